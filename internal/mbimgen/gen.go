@@ -1,0 +1,1205 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+const modulePath = "github.com/gombim/gombim"
+
+// fieldKinds lists every field type the definitions may use.
+var fieldKinds = map[string]struct {
+	fixed   int  // bytes in the fixed part (per element for inline lists)
+	inline  bool // variable-length data written inline, after the fixed part
+	needs   string
+	varData bool // data in the variable area
+}{
+	"u8":                  {fixed: 1},
+	"u16":                 {fixed: 2},
+	"u32":                 {fixed: 4},
+	"i32":                 {fixed: 4},
+	"u64":                 {fixed: 8},
+	"uuid":                {fixed: 16},
+	"context-type":        {fixed: 16},
+	"ipv4":                {fixed: 4},
+	"ipv6":                {fixed: 16},
+	"bytes-fixed":         {fixed: -1, needs: "size"},
+	"string":              {fixed: 8, varData: true},
+	"string-utf8":         {fixed: 8, varData: true},
+	"string-array":        {fixed: 8, needs: "count", varData: true},
+	"bytes":               {fixed: 8, varData: true},
+	"bytes-lo":            {fixed: 8, varData: true},
+	"bytes-offset":        {fixed: 4, needs: "size", varData: true},
+	"bytes-sized":         {inline: true},
+	"bytes-rest":          {inline: true},
+	"u32-array":           {fixed: 4, needs: "count"},
+	"u16-array":           {fixed: 2, needs: "count"},
+	"ipv4-ref":            {fixed: 4, varData: true},
+	"ipv6-ref":            {fixed: 4, varData: true},
+	"ipv4-array":          {fixed: 4, needs: "count", varData: true},
+	"ipv6-array":          {fixed: 4, needs: "count", varData: true},
+	"struct":              {fixed: -1, needs: "struct"},
+	"struct-ref":          {fixed: 8, needs: "struct", varData: true},
+	"struct-optional":     {fixed: 8, needs: "struct", varData: true},
+	"struct-array":        {fixed: 4, needs: "struct count", varData: true},
+	"struct-array-ref":    {fixed: 8, needs: "struct count", varData: true},
+	"struct-array-inline": {fixed: -1, needs: "struct count"},
+	"struct-array-ms":     {fixed: 8, needs: "struct", varData: true},
+	"tlv":                 {inline: true},
+	"tlv-string":          {inline: true},
+	"tlv-u16-array":       {inline: true},
+	"tlv-list":            {inline: true},
+}
+
+// universe holds every service, for cross-service references.
+type universe struct {
+	services []*serviceDef
+	byPkg    map[string]*serviceDef
+}
+
+type typeRef struct {
+	svc   *serviceDef
+	enum  *enumDef
+	strct *structDef
+}
+
+func (u *universe) lookupEnum(from *serviceDef, name string) (*serviceDef, *enumDef, error) {
+	svc, local := from, name
+	if pkg, n, ok := strings.Cut(name, "."); ok {
+		svc = u.byPkg[pkg]
+		if svc == nil {
+			return nil, nil, fmt.Errorf("no service with package %q (in %q)", pkg, name)
+		}
+		local = n
+	}
+	for i := range svc.Enums {
+		if svc.Enums[i].Name == local {
+			return svc, &svc.Enums[i], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("no enum or flag set %q in %s", local, svc.Service)
+}
+
+func (u *universe) lookupStruct(from *serviceDef, name string) (*serviceDef, *structDef, error) {
+	svc, local := from, name
+	if pkg, n, ok := strings.Cut(name, "."); ok {
+		svc = u.byPkg[pkg]
+		if svc == nil {
+			return nil, nil, fmt.Errorf("no service with package %q (in %q)", pkg, name)
+		}
+		local = n
+	}
+	for i := range svc.Structs {
+		if svc.Structs[i].Name == local {
+			return svc, &svc.Structs[i], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("no struct %q in %s", local, svc.Service)
+}
+
+// gen writes one service's Go file.
+type gen struct {
+	u       *universe
+	s       *serviceDef
+	buf     bytes.Buffer
+	imports map[string]bool
+	errs    []string
+}
+
+func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.buf, format, args...); g.buf.WriteByte('\n') }
+
+func (g *gen) fail(format string, args ...any) {
+	g.errs = append(g.errs, fmt.Sprintf("%s: ", g.s.file)+fmt.Sprintf(format, args...))
+}
+
+// qual returns the Go name of a type defined in svc, qualified when it is
+// another package.
+func (g *gen) qual(svc *serviceDef, name string) string {
+	if svc == g.s {
+		return name
+	}
+	g.imports[modulePath+"/catalog/"+svc.Package] = true
+	return svc.Package + "." + name
+}
+
+// msg is one generated message type.
+type msg struct {
+	kind     string // set, query, response, notify
+	version  string // "" or "2.0"...
+	typeName string
+	fields   []fieldDef
+	alias    string // Go type this one aliases
+	empty    bool
+	doc      string
+	cid      *cidDef
+}
+
+var kindTitle = map[string]string{"set": "Set", "query": "Query", "response": "Response", "notify": "Notify"}
+var kindConst = map[string]string{"set": "mbim.KindSet", "query": "mbim.KindQuery", "response": "mbim.KindResponse", "notify": "mbim.KindNotify"}
+
+func versionSuffix(v string) string {
+	if v == "" || v == "1.0" {
+		return ""
+	}
+	major, _, _ := strings.Cut(v, ".")
+	return "V" + major
+}
+
+func versionConst(v string) string {
+	switch v {
+	case "", "1.0":
+		return "mbim.MBIMEx1"
+	case "2.0":
+		return "mbim.MBIMEx2"
+	case "3.0":
+		return "mbim.MBIMEx3"
+	case "4.0":
+		return "mbim.MBIMEx4"
+	}
+	return "0"
+}
+
+// messages expands a CID into its message types.
+func (g *gen) messages(c *cidDef) []*msg {
+	var out []*msg
+	type layer struct {
+		version string
+		specs   map[string]*msgSpec
+	}
+	layers := []layer{{c.MBIMEx, map[string]*msgSpec{"set": c.Set, "query": c.Query, "response": c.Response, "notify": c.Notify}}}
+	for _, v := range c.Variants {
+		switch v.MBIMEx {
+		case "2.0", "3.0", "4.0":
+		default:
+			g.fail("cid %s: variant mbimex %q: want 2.0, 3.0 or 4.0", c.Name, v.MBIMEx)
+		}
+		layers = append(layers, layer{v.MBIMEx, map[string]*msgSpec{"set": v.Set, "query": v.Query, "response": v.Response, "notify": v.Notify}})
+	}
+	for _, l := range layers {
+		byKind := map[string]*msg{}
+		for _, k := range []string{"set", "query", "response", "notify"} {
+			sp := l.specs[k]
+			if sp == nil {
+				continue
+			}
+			m := &msg{kind: k, version: l.version, cid: c, doc: sp.Doc}
+			m.typeName = camel(c.Name) + kindTitle[k] + versionSuffix(l.version)
+			switch {
+			case sp.same != "":
+				other := byKind[sp.same]
+				if other == nil {
+					g.fail("cid %s: %s says it is like %q, which is not defined before it in the same variant", c.Name, k, sp.same)
+					continue
+				}
+				m.alias = other.typeName
+				if other.alias != "" {
+					m.alias = other.alias
+				}
+				m.empty = other.empty
+			case sp.Struct != "":
+				ssvc, st, err := g.u.lookupStruct(g.s, sp.Struct)
+				if err != nil {
+					g.fail("cid %s %s: %v", c.Name, k, err)
+					continue
+				}
+				m.alias = g.qual(ssvc, st.Name)
+			case len(sp.Fields) == 0:
+				m.empty = true
+			default:
+				m.fields = sp.Fields
+			}
+			byKind[k] = m
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (g *gen) generate() ([]byte, error) {
+	s := g.s
+	g.imports = map[string]bool{modulePath + "/mbim": true}
+	var body bytes.Buffer
+	save := g.buf
+	g.buf = body
+
+	g.p("// UUID is the %s service's identifier.", s.Title)
+	g.p("var UUID = mbim.MustParseUUID(%q)", strings.ToLower(s.UUID))
+	g.p("")
+	// CID constants.
+	g.p("// CIDs of the %s service.", s.Title)
+	g.p("const (")
+	for _, c := range s.CIDs {
+		g.p("\tCID%s uint32 = %d // %s", camel(c.Name), c.ID, c.Name)
+	}
+	g.p(")")
+	g.p("")
+
+	for i := range s.Enums {
+		g.enum(&s.Enums[i])
+	}
+	for i := range s.Structs {
+		st := &s.Structs[i]
+		g.structType(st.Name, st.Doc, st.Fields, st.Name)
+	}
+	var all [][]*msg
+	for i := range s.CIDs {
+		c := &s.CIDs[i]
+		ms := g.messages(c)
+		all = append(all, ms)
+		for _, m := range ms {
+			name := fmt.Sprintf("%s %s %s", s.Service, c.Name, kindNames(m.kind))
+			if m.version != "" && m.version != "1.0" {
+				name += " (MBIMEx " + m.version + ")"
+			}
+			doc := m.doc
+			if doc == "" {
+				doc = c.Doc
+			}
+			switch {
+			case m.alias != "":
+				g.p("// %s is the %s; it has the same layout as %s.", m.typeName, name, m.alias)
+				g.p("type %s = %s", m.typeName, m.alias)
+				g.p("")
+			case m.empty:
+			default:
+				g.structType(m.typeName, fmt.Sprintf("is the %s.\n%s", name, doc), m.fields, name)
+			}
+		}
+	}
+	// Service description.
+	g.p("// Service describes the %s service and its CIDs.", s.Title)
+	g.p("var Service = mbim.ServiceDesc{")
+	g.p("\tName:  %q,", s.Service)
+	g.p("\tTitle: %q,", s.Title)
+	g.p("\tUUID:  UUID,")
+	g.p("\tCIDs: []mbim.CIDDesc{")
+	for i, c := range s.CIDs {
+		ms := all[i]
+		has := map[string]bool{}
+		for _, m := range ms {
+			has[m.kind] = true
+		}
+		g.p("\t\t{ID: %d, Name: %q, Set: %v, Query: %v, Notify: %v, Messages: []mbim.MessageDesc{", c.ID, c.Name, has["set"], has["query"], has["notify"])
+		for _, m := range ms {
+			newf := "nil"
+			tn := m.typeName
+			if !m.empty {
+				newf = fmt.Sprintf("func() mbim.Info { return new(%s) }", m.typeName)
+			} else {
+				tn = ""
+			}
+			g.p("\t\t\t{Kind: %s, MBIMEx: %s, Type: %q, New: %s},", kindConst[m.kind], versionConst(m.version), tn, newf)
+		}
+		g.p("\t\t}},")
+	}
+	g.p("\t},")
+	g.p("}")
+
+	body = g.buf
+	g.buf = save
+	g.p("// Code generated by internal/mbimgen from %s; DO NOT EDIT.", baseName(s.file))
+	g.p("")
+	doc := s.Doc
+	if doc == "" {
+		doc = "holds the message definitions of the " + s.Title + " service."
+	}
+	g.p("// Package %s %s", s.Package, strings.ReplaceAll(doc, "\n", "\n// "))
+	if s.Source != "" {
+		g.p("//")
+		g.p("// Sources: %s", strings.ReplaceAll(s.Source, "\n", "\n// "))
+	}
+	g.p("package %s", s.Package)
+	g.p("")
+	g.p("import (")
+	var imps []string
+	for k := range g.imports {
+		imps = append(imps, k)
+	}
+	sort.Strings(imps)
+	for _, k := range imps {
+		g.p("\t%q", k)
+	}
+	g.p(")")
+	g.p("")
+	g.buf.Write(body.Bytes())
+	if len(g.errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(g.errs, "\n"))
+	}
+	return g.buf.Bytes(), nil
+}
+
+func kindNames(k string) string {
+	if k == "notify" {
+		return "notification"
+	}
+	return k
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndex(p, "/catalog/"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func (g *gen) enum(e *enumDef) {
+	if e.Name == "" || exported(e.Name) != e.Name {
+		g.fail("enum %q: name must start with a capital letter", e.Name)
+	}
+	what := "enumeration"
+	if e.Flags {
+		what = "flag set"
+	}
+	doc := e.Doc
+	if doc == "" {
+		doc = "is the " + e.Name + " " + what + "."
+	}
+	g.p("// %s %s", e.Name, strings.ReplaceAll(doc, "\n", "\n// "))
+	g.p("type %s uint32", e.Name)
+	g.p("")
+	if len(e.vals) > 0 {
+		g.p("// Values of %s.", e.Name)
+		g.p("const (")
+		seen := map[string]bool{}
+		for _, v := range e.vals {
+			if v.nick != strings.ToLower(v.nick) || strings.ContainsAny(v.nick, " _") {
+				g.fail("enum %s: nickname %q: use lower-case words joined by '-'", e.Name, v.nick)
+			}
+			cn := e.Name + camel(v.nick)
+			if seen[cn] {
+				g.fail("enum %s: duplicate nickname %q", e.Name, v.nick)
+				continue
+			}
+			seen[cn] = true
+			g.p("\t%s %s = 0x%x", cn, e.Name, v.value)
+		}
+		g.p(")")
+		g.p("")
+	}
+	tbl := lowerFirst(e.Name) + "Table"
+	g.p("var %s = mbim.EnumTable{Type: %q, Values: []mbim.EnumValue{", tbl, e.Name)
+	for _, v := range e.vals {
+		g.p("\t{Value: 0x%x, Name: %q},", v.value, v.nick)
+	}
+	g.p("}}")
+	g.p("")
+	g.p("// %sValues returns the named values of %s.", e.Name, e.Name)
+	g.p("func %sValues() []mbim.EnumValue { return %s.Values }", e.Name, tbl)
+	g.p("")
+	if e.Flags {
+		g.p("// String lists the names of the flags set, separated by \", \".")
+		g.p("func (v %s) String() string { return %s.FlagString(uint32(v)) }", e.Name, tbl)
+		g.p("")
+		g.p("// MarshalJSON gives a JSON array of flag names.")
+		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.MarshalFlagsJSON(uint32(v)) }", e.Name, tbl)
+		g.p("")
+		g.p("// UnmarshalJSON accepts an array of names, a \"a|b\" string or a number.")
+		g.p("func (v *%s) UnmarshalJSON(b []byte) error {", e.Name)
+		g.p("\tx, err := %s.UnmarshalFlagsJSON(b)", tbl)
+		g.p("\t*v = %s(x)", e.Name)
+		g.p("\treturn err")
+		g.p("}")
+		g.p("")
+		g.p("// Parse%s parses flag names separated by '|' or ',', or a number.", e.Name)
+		g.p("func Parse%s(s string) (%s, error) {", e.Name, e.Name)
+		g.p("\tx, err := %s.ParseFlags(s)", tbl)
+		g.p("\treturn %s(x), err", e.Name)
+		g.p("}")
+	} else {
+		g.p("// String returns the value's nickname.")
+		g.p("func (v %s) String() string { return %s.Name(uint32(v)) }", e.Name, tbl)
+		g.p("")
+		g.p("// MarshalJSON gives the nickname, or a number for unnamed values.")
+		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.EncodeJSON(uint32(v)) }", e.Name, tbl)
+		g.p("")
+		g.p("// UnmarshalJSON accepts a nickname or a number.")
+		g.p("func (v *%s) UnmarshalJSON(b []byte) error {", e.Name)
+		g.p("\tx, err := %s.DecodeJSON(b)", tbl)
+		g.p("\t*v = %s(x)", e.Name)
+		g.p("\treturn err")
+		g.p("}")
+		g.p("")
+		g.p("// Parse%s parses a nickname or a number.", e.Name)
+		g.p("func Parse%s(s string) (%s, error) {", e.Name, e.Name)
+		g.p("\tx, err := %s.Parse(s)", tbl)
+		g.p("\treturn %s(x), err", e.Name)
+		g.p("}")
+	}
+	g.p("")
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// resolved is a field with its Go facts.
+type resolved struct {
+	f         fieldDef
+	goName    string
+	goType    string // Go type of the struct field ("" for derived count fields)
+	elemType  string // element type for arrays
+	scalar    string // "U32", "U16"... decoder method for scalar/enum fields
+	conv      string // conversion to apply on decode ("" none)
+	stSvc     *serviceDef
+	st        *structDef
+	counts    []string // array fields whose length this field carries
+	sizes     []string // byte arrays whose size this field carries
+	derived   bool
+	fixedSize int // for fixed-size structs
+}
+
+var scalarMethod = map[string]struct{ method, gotype, wire string }{
+	"u8":  {"U8", "uint8", "uint8"},
+	"u16": {"U16", "uint16", "uint16"},
+	"u32": {"U32", "uint32", "uint32"},
+	"i32": {"I32", "int32", "int32"},
+	"u64": {"U64", "uint64", "uint64"},
+}
+
+// structSize returns the fixed size of a struct made only of fixed fields,
+// or -1.
+func (g *gen) structSize(svc *serviceDef, st *structDef, depth int) int {
+	if depth > 8 {
+		return -1
+	}
+	n := 0
+	for _, f := range st.Fields {
+		k, ok := fieldKinds[f.Type]
+		if !ok || k.varData || k.inline || k.needs == "count" || strings.Contains(k.needs, "count") {
+			return -1
+		}
+		switch f.Type {
+		case "bytes-fixed":
+			sz, err := parseSize(f.Size)
+			if err != nil || sz <= 0 {
+				return -1
+			}
+			n += sz
+		case "struct":
+			ssvc, sst, err := g.u.lookupStruct(svc, f.Struct)
+			if err != nil {
+				return -1
+			}
+			sz := g.structSize(ssvc, sst, depth+1)
+			if sz < 0 {
+				return -1
+			}
+			n += sz
+		default:
+			n += k.fixed
+		}
+	}
+	return n
+}
+
+func parseSize(raw json.RawMessage) (int, error) {
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
+	var out []*resolved
+	byName := map[string]*resolved{}
+	inlineSeen := ""
+	for _, f := range fields {
+		r := &resolved{f: f, goName: exported(f.Name)}
+		k, ok := fieldKinds[f.Type]
+		if !ok {
+			g.fail("%s.%s: unknown type %q", owner, f.Name, f.Type)
+			continue
+		}
+		if f.Name == "" {
+			g.fail("%s: a field has no name", owner)
+			continue
+		}
+		if byName[f.Name] != nil {
+			g.fail("%s: duplicate field %s", owner, f.Name)
+		}
+		if inlineSeen != "" && !k.inline {
+			g.fail("%s.%s: only inline variable fields (tlv*, bytes-sized, bytes-rest) may follow %s", owner, f.Name, inlineSeen)
+		}
+		if k.inline {
+			inlineSeen = f.Name
+		}
+		if strings.Contains(k.needs, "struct") {
+			if f.Struct == "" {
+				g.fail("%s.%s: type %s needs \"struct\"", owner, f.Name, f.Type)
+				continue
+			}
+			ssvc, st, err := g.u.lookupStruct(g.s, f.Struct)
+			if err != nil {
+				g.fail("%s.%s: %v", owner, f.Name, err)
+				continue
+			}
+			r.stSvc, r.st = ssvc, st
+			r.elemType = g.qual(ssvc, st.Name)
+			r.fixedSize = g.structSize(ssvc, st, 0)
+			switch f.Type {
+			case "struct", "struct-array", "struct-array-inline", "struct-array-ms":
+				if r.fixedSize < 0 {
+					g.fail("%s.%s: %s needs a struct of fixed size, and %s has variable fields", owner, f.Name, f.Type, st.Name)
+				}
+			}
+		}
+		if strings.Contains(k.needs, "count") || (f.Type == "tlv-list" && f.Count != "") {
+			if f.Count == "" {
+				g.fail("%s.%s: type %s needs \"count\"", owner, f.Name, f.Type)
+				continue
+			}
+			c := byName[f.Count]
+			if c == nil {
+				g.fail("%s.%s: count field %q must come before it", owner, f.Name, f.Count)
+				continue
+			}
+			if c.f.Type != "u32" && c.f.Type != "u16" && c.f.Type != "u8" {
+				g.fail("%s.%s: count field %s must be an integer", owner, f.Name, f.Count)
+			}
+			c.counts = append(c.counts, r.goName)
+			c.derived = true
+		}
+		if k.needs == "size" {
+			if f.Type == "bytes-fixed" {
+				n, err := parseSize(f.Size)
+				if err != nil || n <= 0 {
+					g.fail("%s.%s: bytes-fixed needs \"size\": a positive number", owner, f.Name)
+					continue
+				}
+				r.f.sizeN = n
+			} else {
+				var name string
+				if err := json.Unmarshal(f.Size, &name); err != nil {
+					g.fail("%s.%s: %s needs \"size\": the name of the field with the length", owner, f.Name, f.Type)
+					continue
+				}
+				c := byName[name]
+				if c == nil {
+					g.fail("%s.%s: size field %q must come before it", owner, f.Name, name)
+					continue
+				}
+				r.f.sizeField = name
+				c.sizes = append(c.sizes, r.goName)
+				c.derived = true
+			}
+		}
+		if (f.Enum != "" || f.Flags != "") && scalarMethod[f.Type].method == "" && f.Type != "u32-array" && f.Type != "u16-array" {
+			g.fail("%s.%s: enum/flags only apply to integer fields", owner, f.Name)
+		}
+		// Go types.
+		switch f.Type {
+		case "u8", "u16", "u32", "i32", "u64", "u32-array", "u16-array":
+			base := f.Type
+			if base == "u32-array" {
+				base = "u32"
+			} else if base == "u16-array" {
+				base = "u16"
+			}
+			sm := scalarMethod[base]
+			r.scalar = sm.method
+			t := sm.gotype
+			if name := f.Enum + f.Flags; name != "" {
+				esvc, e, err := g.u.lookupEnum(g.s, name)
+				if err != nil {
+					g.fail("%s.%s: %v", owner, f.Name, err)
+				} else {
+					if f.Enum != "" && e.Flags {
+						g.fail("%s.%s: %s is a flag set: use \"flags\"", owner, f.Name, name)
+					}
+					if f.Flags != "" && !e.Flags {
+						g.fail("%s.%s: %s is an enumeration: use \"enum\"", owner, f.Name, name)
+					}
+					t = g.qual(esvc, e.Name)
+					r.conv = t
+				}
+			}
+			if strings.HasSuffix(f.Type, "-array") {
+				r.elemType = t
+				r.goType = "[]" + t
+			} else {
+				r.goType = t
+			}
+		case "uuid":
+			r.goType = "mbim.UUID"
+		case "context-type":
+			r.goType = "mbim.ContextType"
+		case "ipv4", "ipv6", "ipv4-ref", "ipv6-ref":
+			r.goType = "netip.Addr"
+			g.imports["net/netip"] = true
+		case "ipv4-array", "ipv6-array":
+			r.goType = "[]netip.Addr"
+			g.imports["net/netip"] = true
+		case "string", "string-utf8", "tlv-string":
+			r.goType = "string"
+		case "string-array":
+			r.goType = "[]string"
+		case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed":
+			r.goType = "mbim.Bytes"
+		case "struct", "struct-ref":
+			r.goType = r.elemType
+		case "struct-optional":
+			r.goType = "*" + r.elemType
+		case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms":
+			r.goType = "[]" + r.elemType
+		case "tlv":
+			r.goType = "mbim.TLV"
+		case "tlv-u16-array":
+			r.goType = "[]uint16"
+		case "tlv-list":
+			r.goType = "[]mbim.TLV"
+		}
+		byName[f.Name] = r
+		out = append(out, r)
+	}
+	for _, r := range out {
+		if r.derived && (r.f.Enum != "" || r.f.Flags != "") {
+			g.fail("%s.%s: a count or size field cannot be an enum", owner, r.f.Name)
+		}
+	}
+	return out
+}
+
+func cntVar(r *resolved) string { return "n" + r.goName }
+
+// structType emits a struct with its codec methods.
+func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
+	rs := g.resolve(name, fields)
+	byGo := map[string]*resolved{}
+	for _, r := range rs {
+		byGo[r.goName] = r
+	}
+	d := strings.TrimSpace(doc)
+	if strings.HasPrefix(d, "is ") {
+		d = name + " " + d
+	} else if d == "" {
+		d = name + " is a structure of the " + g.s.Title + " service."
+	} else {
+		d = name + ": " + d
+	}
+	g.p("// %s", strings.ReplaceAll(d, "\n", "\n// "))
+	g.p("type %s struct {", name)
+	for _, r := range rs {
+		if r.derived {
+			continue
+		}
+		tag := fmt.Sprintf("`json:\"%s\"`", r.f.Name)
+		comment := ""
+		if r.f.Doc != "" {
+			comment = " // " + strings.ReplaceAll(r.f.Doc, "\n", " ")
+		}
+		g.p("\t%s %s %s%s", r.goName, r.goType, tag, comment)
+	}
+	g.p("}")
+	g.p("")
+
+	// Fixed length (static + dynamic lists).
+	static := 0
+	var dyn []string
+	for _, r := range rs {
+		k := fieldKinds[r.f.Type]
+		switch r.f.Type {
+		case "bytes-fixed":
+			static += r.f.sizeN
+		case "struct":
+			if r.fixedSize > 0 {
+				static += r.fixedSize
+			}
+		case "string-array", "struct-array-ref":
+			dyn = append(dyn, fmt.Sprintf("8*len(m.%s)", r.goName))
+		case "u32-array":
+			dyn = append(dyn, fmt.Sprintf("4*len(m.%s)", r.goName))
+		case "u16-array":
+			dyn = append(dyn, fmt.Sprintf("2*len(m.%s)", r.goName))
+		case "struct-array-inline":
+			if r.fixedSize > 0 {
+				dyn = append(dyn, fmt.Sprintf("%d*len(m.%s)", r.fixedSize, r.goName))
+			}
+		default:
+			if !k.inline {
+				static += k.fixed
+			}
+		}
+	}
+	fixedExpr := fmt.Sprint(static)
+	if len(dyn) > 0 {
+		fixedExpr += " + " + strings.Join(dyn, " + ")
+	}
+
+	// Decoder.
+	g.p("// UnmarshalMBIM decodes %s from an information buffer.", name)
+	g.p("func (m *%s) UnmarshalMBIM(b []byte) error {", name)
+	g.p("\td := mbim.NewDecoder(b, %q)", errName)
+	g.p("\tm.decodeMBIM(&d)")
+	g.p("\treturn d.Err()")
+	g.p("}")
+	g.p("")
+	g.p("func (m *%s) decodeMBIM(d *mbim.Decoder) {", name)
+	for _, r := range rs {
+		g.decodeField(r, byGo)
+	}
+	g.p("}")
+	g.p("")
+
+	// Encoder.
+	g.p("// AppendMBIM appends %s in its wire form to dst.", name)
+	g.p("func (m *%s) AppendMBIM(dst []byte) ([]byte, error) {", name)
+	g.p("\te := mbim.NewEncoder(dst, m.fixedLenMBIM())")
+	g.p("\tm.encodeMBIM(&e)")
+	g.p("\treturn e.Bytes(), e.Err()")
+	g.p("}")
+	g.p("")
+	g.p("func (m *%s) fixedLenMBIM() int { return %s }", name, fixedExpr)
+	g.p("")
+	g.p("func (m *%s) encodeMBIM(e *mbim.Encoder) {", name)
+	// Phase 1: fixed part.
+	for _, r := range rs {
+		g.encodeFixed(r, byGo)
+	}
+	// Phase 2: inline variable fields.
+	for _, r := range rs {
+		g.encodeInline(r)
+	}
+	// Phase 3: variable data.
+	for _, r := range rs {
+		g.encodeVar(r)
+	}
+	g.p("}")
+	g.p("")
+
+	// Size.
+	g.p("// SizeMBIM returns the size of %s in its wire form.", name)
+	g.p("func (m *%s) SizeMBIM() int {", name)
+	g.p("\tn := m.fixedLenMBIM()")
+	for _, r := range rs {
+		g.sizeField(r)
+	}
+	g.p("\treturn n")
+	g.p("}")
+	g.p("")
+}
+
+func (g *gen) decodeField(r *resolved, byGo map[string]*resolved) {
+	f := r.f
+	fn := fmt.Sprintf("%q", f.Name)
+	target := "m." + r.goName
+	countOf := func() string {
+		for _, x := range byGo {
+			for _, c := range x.counts {
+				if c == r.goName {
+					return cntVar(x)
+				}
+			}
+		}
+		return "0"
+	}
+	sizeOf := func() string {
+		if x := byGo[exported(f.sizeField)]; x != nil {
+			return cntVar(x)
+		}
+		return "0"
+	}
+	switch f.Type {
+	case "u8", "u16", "u32", "i32", "u64":
+		if r.derived {
+			g.p("\t%s := uint32(d.%s(%s))", cntVar(r), r.scalar, fn)
+			return
+		}
+		if r.conv != "" {
+			g.p("\t%s = %s(d.%s(%s))", target, r.conv, r.scalar, fn)
+		} else {
+			g.p("\t%s = d.%s(%s)", target, r.scalar, fn)
+		}
+	case "uuid":
+		g.p("\t%s = d.UUID(%s)", target, fn)
+	case "context-type":
+		g.p("\t%s = mbim.ContextType(d.UUID(%s))", target, fn)
+	case "ipv4":
+		g.p("\t%s = d.IPv4(%s)", target, fn)
+	case "ipv6":
+		g.p("\t%s = d.IPv6(%s)", target, fn)
+	case "ipv4-ref":
+		g.p("\t%s = d.IPv4Ref(%s)", target, fn)
+	case "ipv6-ref":
+		g.p("\t%s = d.IPv6Ref(%s)", target, fn)
+	case "bytes-fixed":
+		g.p("\t%s = d.FixedBytes(%s, %d)", target, fn, f.sizeN)
+	case "string":
+		g.p("\t%s = d.String(%s)", target, fn)
+	case "string-utf8":
+		g.p("\t%s = d.StringUTF8(%s)", target, fn)
+	case "bytes":
+		g.p("\t%s = d.Bytes(%s)", target, fn)
+	case "bytes-lo":
+		g.p("\t%s = d.BytesLO(%s)", target, fn)
+	case "bytes-offset":
+		g.p("\t%s = d.OffsetBytes(%s, %s)", target, fn, sizeOf())
+	case "bytes-sized":
+		g.p("\t%s = d.SizedBytes(%s)", target, fn)
+	case "bytes-rest":
+		g.p("\t%s = d.RestBytes(%s)", target, fn)
+	case "string-array":
+		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), 8); n > 0 {", fn, countOf())
+		g.p("\t\t%s = make([]string, n)", target)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i] = d.String(%s)", target, fn)
+		g.p("\t\t}")
+		g.p("\t}")
+	case "u32-array", "u16-array":
+		w := 4
+		if f.Type == "u16-array" {
+			w = 2
+		}
+		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), %d); n > 0 {", fn, countOf(), w)
+		g.p("\t\t%s = make(%s, n)", target, r.goType)
+		g.p("\t\tfor i := range %s {", target)
+		if r.conv != "" {
+			g.p("\t\t\t%s[i] = %s(d.%s(%s))", target, r.conv, r.scalar, fn)
+		} else {
+			g.p("\t\t\t%s[i] = d.%s(%s)", target, r.scalar, fn)
+		}
+		g.p("\t\t}")
+		g.p("\t}")
+	case "ipv4-array", "ipv6-array":
+		w, m := 4, "IPv4"
+		if f.Type == "ipv6-array" {
+			w, m = 16, "IPv6"
+		}
+		g.p("\tif sub, n := d.RefArray(%s, %s, %d); n > 0 {", fn, countOf(), w)
+		g.p("\t\t%s = make([]netip.Addr, n)", target)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i] = sub.%s(%s)", target, m, fn)
+		g.p("\t\t}")
+		g.p("\t}")
+	case "struct":
+		g.p("\tif sub, ok := d.Sub(%s, d.Pos(), %d); ok {", fn, r.fixedSize)
+		g.p("\t\t%s.decodeMBIM(&sub)", target)
+		g.p("\t\td.Adopt(&sub)")
+		g.p("\t}")
+		g.p("\td.Skip(%s, %d)", fn, r.fixedSize)
+	case "struct-ref":
+		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
+		g.p("\t\t%s.decodeMBIM(&sub)", target)
+		g.p("\t\td.Adopt(&sub)")
+		g.p("\t}")
+	case "struct-optional":
+		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
+		g.p("\t\t%s = new(%s)", target, r.elemType)
+		g.p("\t\t%s.decodeMBIM(&sub)", target)
+		g.p("\t\td.Adopt(&sub)")
+		g.p("\t}")
+	case "struct-array":
+		g.p("\tif sub, n := d.RefArray(%s, %s, %d); n > 0 {", fn, countOf(), r.fixedSize)
+		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i].decodeMBIM(&sub)", target)
+		g.p("\t\t}")
+		g.p("\t\td.Adopt(&sub)")
+		g.p("\t}")
+	case "struct-array-ref":
+		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), 8); n > 0 {", fn, countOf())
+		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\tif sub, ok := d.Ref(%s); ok {", fn)
+		g.p("\t\t\t\t%s[i].decodeMBIM(&sub)", target)
+		g.p("\t\t\t\td.Adopt(&sub)")
+		g.p("\t\t\t}")
+		g.p("\t\t}")
+		g.p("\t}")
+	case "struct-array-inline":
+		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), %d); n > 0 {", fn, countOf(), r.fixedSize)
+		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i].decodeMBIM(d)", target)
+		g.p("\t\t}")
+		g.p("\t}")
+	case "struct-array-ms":
+		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
+		g.p("\t\tif n := sub.CheckCount(%s, sub.U32(%s), 4, %d); n > 0 {", fn, fn, r.fixedSize)
+		g.p("\t\t\t%s = make([]%s, n)", target, r.elemType)
+		g.p("\t\t\tfor i := range %s {", target)
+		g.p("\t\t\t\t%s[i].decodeMBIM(&sub)", target)
+		g.p("\t\t\t}")
+		g.p("\t\t}")
+		g.p("\t\td.Adopt(&sub)")
+		g.p("\t}")
+	case "tlv":
+		g.p("\t%s = d.TLV(%s)", target, fn)
+	case "tlv-string":
+		g.p("\t%s = d.TLVString(%s)", target, fn)
+	case "tlv-u16-array":
+		g.p("\t%s = d.TLVUint16Table(%s)", target, fn)
+	case "tlv-list":
+		if f.Count != "" {
+			g.p("\t%s = d.TLVList(%s, int(%s))", target, fn, countOf())
+		} else {
+			g.p("\t%s = d.TLVList(%s, -1)", target, fn)
+		}
+	}
+}
+
+func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
+	f := r.f
+	target := "m." + r.goName
+	slot := "slot" + r.goName
+	put := func(method, expr string) {
+		switch method {
+		case "U8":
+			g.p("\te.U8(uint8(%s))", expr)
+		case "U16":
+			g.p("\te.U16(uint16(%s))", expr)
+		case "I32":
+			g.p("\te.I32(int32(%s))", expr)
+		case "U64":
+			g.p("\te.U64(uint64(%s))", expr)
+		default:
+			g.p("\te.U32(uint32(%s))", expr)
+		}
+	}
+	switch f.Type {
+	case "u8", "u16", "u32", "i32", "u64":
+		if r.derived {
+			var src []string
+			for _, c := range r.counts {
+				src = append(src, "len(m."+c+")")
+			}
+			for _, c := range r.sizes {
+				src = append(src, "len(m."+c+")")
+			}
+			for _, other := range src[1:] {
+				g.p("\tif %s != %s {", other, src[0])
+				g.p("\t\te.Fail(%q, \"arrays sharing this count differ in length: %%d and %%d\", %s, %s)", f.Name, src[0], other)
+				g.p("\t}")
+			}
+			put(r.scalar, src[0])
+			return
+		}
+		put(r.scalar, target)
+	case "uuid":
+		g.p("\te.UUID(%s)", target)
+	case "context-type":
+		g.p("\te.UUID(mbim.UUID(%s))", target)
+	case "ipv4":
+		g.p("\te.IPv4(%s)", target)
+	case "ipv6":
+		g.p("\te.IPv6(%s)", target)
+	case "bytes-fixed":
+		g.p("\tif len(%s) > %d {", target, f.sizeN)
+		g.p("\t\te.Fail(%q, \"has %%d bytes, the field holds %d\", len(%s))", f.Name, f.sizeN, target)
+		g.p("\t}")
+		g.p("\te.FixedBytes(%s, %d)", target, f.sizeN)
+	case "string", "string-utf8", "bytes", "bytes-lo", "struct-ref", "struct-optional", "struct-array-ms":
+		g.p("\t%s := e.PairSlot()", slot)
+	case "bytes-offset", "ipv4-ref", "ipv6-ref", "ipv4-array", "ipv6-array", "struct-array":
+		g.p("\t%s := e.OffsetSlot()", slot)
+	case "string-array", "struct-array-ref":
+		g.p("\t%s := e.Slot(8 * len(%s))", slot, target)
+	case "u32-array", "u16-array":
+		g.p("\tfor _, x := range %s {", target)
+		if f.Type == "u16-array" {
+			g.p("\t\te.U16(uint16(x))")
+		} else {
+			g.p("\t\te.U32(uint32(x))")
+		}
+		g.p("\t}")
+	case "struct":
+		g.p("\t%s.encodeMBIM(e)", target)
+	case "struct-array-inline":
+		g.p("\tfor i := range %s {", target)
+		g.p("\t\t%s[i].encodeMBIM(e)", target)
+		g.p("\t}")
+	}
+}
+
+func (g *gen) encodeInline(r *resolved) {
+	target := "m." + r.goName
+	switch r.f.Type {
+	case "bytes-sized":
+		g.p("\te.AppendU32(uint32(len(%s)))", target)
+		g.p("\te.Append(%s)", target)
+	case "bytes-rest":
+		g.p("\te.Append(%s)", target)
+	case "tlv":
+		g.p("\te.TLV(%s)", target)
+	case "tlv-string":
+		g.p("\te.TLVString(%s)", target)
+	case "tlv-u16-array":
+		g.p("\te.TLVUint16Table(%s)", target)
+	case "tlv-list":
+		g.p("\tfor _, t := range %s {", target)
+		g.p("\t\te.TLV(t)")
+		g.p("\t}")
+	}
+}
+
+func (g *gen) encodeVar(r *resolved) {
+	target := "m." + r.goName
+	slot := "slot" + r.goName
+	switch r.f.Type {
+	case "string":
+		g.p("\te.StringData(%s, %s)", slot, target)
+	case "string-utf8":
+		g.p("\te.StringUTF8Data(%s, %s)", slot, target)
+	case "bytes":
+		g.p("\te.OLData(%s, %s)", slot, target)
+	case "bytes-lo":
+		g.p("\te.LOData(%s, %s)", slot, target)
+	case "bytes-offset":
+		g.p("\te.OffsetData(%s, %s)", slot, target)
+	case "ipv4-ref":
+		g.p("\te.IPv4Data(%s, %s)", slot, target)
+	case "ipv6-ref":
+		g.p("\te.IPv6Data(%s, %s)", slot, target)
+	case "string-array":
+		g.p("\tfor i, s := range %s {", target)
+		g.p("\t\te.StringData(%s+8*i, s)", slot)
+		g.p("\t}")
+	case "ipv4-array", "ipv6-array":
+		w, m := 4, "IPv4"
+		if r.f.Type == "ipv6-array" {
+			w, m = 16, "IPv6"
+		}
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(%d * len(%s))", w, target)
+		g.p("\t\tfor _, a := range %s {", target)
+		g.p("\t\t\tc.%s(a)", m)
+		g.p("\t\t}")
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndOffset(%s, start)", slot)
+		g.p("\t}")
+	case "struct-ref":
+		g.p("\t{")
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(%s.fixedLenMBIM())", target)
+		g.p("\t\t%s.encodeMBIM(&c)", target)
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndRef(%s, start)", slot)
+		g.p("\t}")
+	case "struct-optional":
+		g.p("\tif %s != nil {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(%s.fixedLenMBIM())", target)
+		g.p("\t\t%s.encodeMBIM(&c)", target)
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndRef(%s, start)", slot)
+		g.p("\t}")
+	case "struct-array":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(%d * len(%s))", r.fixedSize, target)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i].encodeMBIM(&c)", target)
+		g.p("\t\t}")
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndOffset(%s, start)", slot)
+		g.p("\t}")
+	case "struct-array-ref":
+		g.p("\tfor i := range %s {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(%s[i].fixedLenMBIM())", target)
+		g.p("\t\t%s[i].encodeMBIM(&c)", target)
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndRef(%s+8*i, start)", slot)
+		g.p("\t}")
+	case "struct-array-ms":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\tc := e.Child(4 + %d*len(%s))", r.fixedSize, target)
+		g.p("\t\tc.U32(uint32(len(%s)))", target)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\t%s[i].encodeMBIM(&c)", target)
+		g.p("\t\t}")
+		g.p("\t\te.Adopt(&c)")
+		g.p("\t\te.EndRef(%s, start)", slot)
+		g.p("\t}")
+	}
+}
+
+func (g *gen) sizeField(r *resolved) {
+	target := "m." + r.goName
+	switch r.f.Type {
+	case "bytes-sized":
+		g.p("\tn += 4 + len(%s)", target)
+	case "bytes-rest":
+		g.p("\tn += len(%s)", target)
+	case "tlv":
+		g.p("\tn += %s.Size()", target)
+	case "tlv-string":
+		g.p("\tn += mbim.TLVStringSize(%s)", target)
+	case "tlv-u16-array":
+		g.p("\tn += mbim.TLVHeaderLen + mbim.Pad4(2*len(%s))", target)
+	case "tlv-list":
+		g.p("\tfor _, t := range %s {", target)
+		g.p("\t\tn += t.Size()")
+		g.p("\t}")
+	}
+	// Variable data comes after every inline field; each item starts and
+	// ends 4-aligned.
+	switch r.f.Type {
+	case "string":
+		g.p("\tif %s != \"\" {", target)
+		g.p("\t\tn = mbim.Pad4(n) + mbim.Pad4(mbim.UTF16Len(%s))", target)
+		g.p("\t}")
+	case "string-utf8":
+		g.p("\tif %s != \"\" {", target)
+		g.p("\t\tn = mbim.Pad4(n) + mbim.Pad4(len(%s))", target)
+		g.p("\t}")
+	case "bytes", "bytes-lo", "bytes-offset":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(n) + mbim.Pad4(len(%s))", target)
+		g.p("\t}")
+	case "ipv4-ref":
+		g.p("\tif %s.IsValid() {", target)
+		g.p("\t\tn = mbim.Pad4(n) + 4")
+		g.p("\t}")
+	case "ipv6-ref":
+		g.p("\tif %s.IsValid() {", target)
+		g.p("\t\tn = mbim.Pad4(n) + 16")
+		g.p("\t}")
+	case "string-array":
+		g.p("\tfor _, s := range %s {", target)
+		g.p("\t\tif s != \"\" {")
+		g.p("\t\t\tn = mbim.Pad4(n) + mbim.Pad4(mbim.UTF16Len(s))")
+		g.p("\t\t}")
+		g.p("\t}")
+	case "ipv4-array", "ipv6-array":
+		w := 4
+		if r.f.Type == "ipv6-array" {
+			w = 16
+		}
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(n) + %d*len(%s)", w, target)
+		g.p("\t}")
+	case "struct-ref":
+		g.p("\tif sz := %s.SizeMBIM(); sz > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(mbim.Pad4(n) + sz)")
+		g.p("\t}")
+	case "struct-optional":
+		g.p("\tif %s != nil {", target)
+		g.p("\t\tif sz := %s.SizeMBIM(); sz > 0 {", target)
+		g.p("\t\t\tn = mbim.Pad4(mbim.Pad4(n) + sz)")
+		g.p("\t\t}")
+		g.p("\t}")
+	case "struct-array":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(mbim.Pad4(n) + %d*len(%s))", r.fixedSize, target)
+		g.p("\t}")
+	case "struct-array-ref":
+		g.p("\tfor i := range %s {", target)
+		g.p("\t\tif sz := %s[i].SizeMBIM(); sz > 0 {", target)
+		g.p("\t\t\tn = mbim.Pad4(mbim.Pad4(n) + sz)")
+		g.p("\t\t}")
+		g.p("\t}")
+	case "struct-array-ms":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(mbim.Pad4(n) + 4 + %d*len(%s))", r.fixedSize, target)
+		g.p("\t}")
+	}
+}

@@ -1,0 +1,251 @@
+package mbim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// Kind says which of the four payloads of a CID a layout describes.
+type Kind uint8
+
+// The payload kinds.
+const (
+	KindSet      Kind = iota // COMMAND with CommandType set
+	KindQuery                // COMMAND with CommandType query
+	KindResponse             // COMMAND_DONE
+	KindNotify               // INDICATE_STATUS
+)
+
+var kindNames = [...]string{"set", "query", "response", "notification"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MessageDesc describes one payload layout of one CID.
+type MessageDesc struct {
+	Kind   Kind
+	MBIMEx Version     // the lowest MBIMEx version this layout applies to
+	Type   string      // Go type name, e.g. "RegisterStateResponseV2"
+	New    func() Info // nil when the payload is empty
+}
+
+// CIDDesc describes one command of a service.
+type CIDDesc struct {
+	ID       uint32
+	Name     string // libmbim-style nickname, e.g. "register-state"
+	Set      bool
+	Query    bool
+	Notify   bool
+	Messages []MessageDesc
+}
+
+// ServiceDesc describes one device service and every CID we know of it.
+type ServiceDesc struct {
+	Name  string // nickname, e.g. "basic-connect"
+	Title string // e.g. "Basic Connect"
+	UUID  UUID
+	CIDs  []CIDDesc
+}
+
+// CID returns the description of cid, or nil.
+func (s *ServiceDesc) CID(cid uint32) *CIDDesc {
+	for i := range s.CIDs {
+		if s.CIDs[i].ID == cid {
+			return &s.CIDs[i]
+		}
+	}
+	return nil
+}
+
+// CIDByName returns the description of the named CID, or nil.
+func (s *ServiceDesc) CIDByName(name string) *CIDDesc {
+	for i := range s.CIDs {
+		if s.CIDs[i].Name == name {
+			return &s.CIDs[i]
+		}
+	}
+	return nil
+}
+
+// Layout returns the layout of kind k in effect at MBIMEx version v: the
+// variant with the highest MBIMEx not above v. ok is false when the CID has
+// no such payload at all (or only in versions above v).
+func (c *CIDDesc) Layout(k Kind, v Version) (m *MessageDesc, ok bool) {
+	for i := range c.Messages {
+		d := &c.Messages[i]
+		if d.Kind != k || d.MBIMEx > v {
+			continue
+		}
+		if m == nil || d.MBIMEx > m.MBIMEx {
+			m = d
+		}
+	}
+	return m, m != nil
+}
+
+// EnumValue is one named value of an enumeration or flag set.
+type EnumValue struct {
+	Value uint32
+	Name  string
+}
+
+// EnumTable names the values of one enumeration. Generated enum types use it
+// for String, text and JSON forms.
+type EnumTable struct {
+	Type   string
+	Values []EnumValue
+}
+
+// Name returns the nickname of v, or its number in hex for values the
+// definition does not know.
+func (t *EnumTable) Name(v uint32) string {
+	for _, e := range t.Values {
+		if e.Value == v {
+			return e.Name
+		}
+	}
+	return "0x" + strconv.FormatUint(uint64(v), 16)
+}
+
+// Known reports whether v has a name.
+func (t *EnumTable) Known(v uint32) bool {
+	for _, e := range t.Values {
+		if e.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Parse accepts a nickname (case-insensitive, '_' for '-') or a number.
+func (t *EnumTable) Parse(s string) (uint32, error) {
+	k := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
+	for _, e := range t.Values {
+		if e.Name == k {
+			return e.Value, nil
+		}
+	}
+	if n, err := strconv.ParseUint(k, 0, 32); err == nil {
+		return uint32(n), nil
+	}
+	names := make([]string, len(t.Values))
+	for i, e := range t.Values {
+		names[i] = e.Name
+	}
+	return 0, fmt.Errorf("unknown %s %q (known: %s)", t.Type, s, strings.Join(names, ", "))
+}
+
+// EncodeJSON gives the nickname as a JSON string, or a JSON number for
+// values without one.
+func (t *EnumTable) EncodeJSON(v uint32) ([]byte, error) {
+	if t.Known(v) {
+		return json.Marshal(t.Name(v))
+	}
+	return []byte(strconv.FormatUint(uint64(v), 10)), nil
+}
+
+// DecodeJSON accepts a nickname string or a number.
+func (t *EnumTable) DecodeJSON(b []byte) (uint32, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return t.Parse(s)
+	}
+	var n uint32
+	if err := json.Unmarshal(b, &n); err != nil {
+		return 0, fmt.Errorf("%s: want a name or a number, have %s", t.Type, b)
+	}
+	return n, nil
+}
+
+// FlagNames returns the nicknames of the bits set in v; bits without a name
+// are given in hex.
+func (t *EnumTable) FlagNames(v uint32) []string {
+	var out []string
+	rest := v
+	for _, e := range t.Values {
+		if e.Value != 0 && v&e.Value == e.Value {
+			out = append(out, e.Name)
+			rest &^= e.Value
+		}
+	}
+	for rest != 0 {
+		b := uint32(1) << bits.TrailingZeros32(rest)
+		out = append(out, "0x"+strconv.FormatUint(uint64(b), 16))
+		rest &^= b
+	}
+	return out
+}
+
+// FlagString joins the flag names with ", " ("none" when no bit is set, or
+// the name of the zero value when the definition gives one).
+func (t *EnumTable) FlagString(v uint32) string {
+	if v == 0 {
+		for _, e := range t.Values {
+			if e.Value == 0 {
+				return e.Name
+			}
+		}
+		return "none"
+	}
+	return strings.Join(t.FlagNames(v), ", ")
+}
+
+// ParseFlags accepts names separated by '|', ',' or spaces, or a number.
+func (t *EnumTable) ParseFlags(s string) (uint32, error) {
+	var v uint32
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || r == ' ' }) {
+		if f == "none" {
+			continue
+		}
+		x, err := t.Parse(f)
+		if err != nil {
+			return 0, err
+		}
+		v |= x
+	}
+	return v, nil
+}
+
+// MarshalFlagsJSON gives a JSON array of names.
+func (t *EnumTable) MarshalFlagsJSON(v uint32) ([]byte, error) {
+	names := t.FlagNames(v)
+	if names == nil {
+		names = []string{}
+	}
+	return json.Marshal(names)
+}
+
+// UnmarshalFlagsJSON accepts an array of names, a string or a number.
+func (t *EnumTable) UnmarshalFlagsJSON(b []byte) (uint32, error) {
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		return t.ParseFlags(strings.Join(list, "|"))
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return t.ParseFlags(s)
+	}
+	var n uint32
+	if err := json.Unmarshal(b, &n); err != nil {
+		return 0, fmt.Errorf("%s: want a list of names, have %s", t.Type, b)
+	}
+	return n, nil
+}
+
+// Adopt takes over the error of a sub-decoder.
+func (d *Decoder) Adopt(sub *Decoder) {
+	if d.err == nil && sub.err != nil {
+		d.err = sub.err
+	}
+}
+
+// Slot reserves n bytes of the fixed part (lists of pairs) and returns
+// their absolute position.
+func (e *Encoder) Slot(n int) int { at := e.pos; e.pos += n; return at }
