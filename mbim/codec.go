@@ -398,6 +398,9 @@ func (d *Decoder) Skip(field string, n int) {
 func (d *Decoder) Seek(pos int) { d.pos = pos }
 
 func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
 	v := make([]byte, len(b))
 	copy(v, b)
 	return v

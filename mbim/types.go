@@ -44,6 +44,9 @@ func (b *Bytes) UnmarshalText(t []byte) error {
 	if err != nil {
 		return err
 	}
+	if len(v) == 0 {
+		v = nil
+	}
 	*b = v
 	return nil
 }

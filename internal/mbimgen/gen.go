@@ -109,7 +109,10 @@ type gen struct {
 	errs    []string
 }
 
-func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.buf, format, args...); g.buf.WriteByte('\n') }
+func (g *gen) p(format string, args ...any) {
+	fmt.Fprintf(&g.buf, format, args...)
+	g.buf.WriteByte('\n')
+}
 
 func (g *gen) fail(format string, args ...any) {
 	g.errs = append(g.errs, fmt.Sprintf("%s: ", g.s.file)+fmt.Sprintf(format, args...))
@@ -689,7 +692,15 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 		if r.derived {
 			continue
 		}
-		tag := fmt.Sprintf("`json:\"%s\"`", r.f.Name)
+		wire := r.f.Type
+		if r.f.Type == "bytes-fixed" {
+			wire += fmt.Sprintf(",%d", r.f.sizeN)
+		} else if r.f.Count != "" {
+			wire += ",len=" + r.f.Count
+		} else if r.f.sizeField != "" {
+			wire += ",len=" + r.f.sizeField
+		}
+		tag := fmt.Sprintf("`json:\"%s\" mbim:\"%s\"`", r.f.Name, wire)
 		comment := ""
 		if r.f.Doc != "" {
 			comment = " // " + strings.ReplaceAll(r.f.Doc, "\n", " ")
