@@ -15,6 +15,7 @@ import (
 	"github.com/gombim/gombim/catalog/intelmutualauthentication"
 	"github.com/gombim/gombim/catalog/intelthermalrf"
 	"github.com/gombim/gombim/catalog/inteltools"
+	"github.com/gombim/gombim/catalog/msbasicconnectext"
 	"github.com/gombim/gombim/catalog/msfirmwareid"
 	"github.com/gombim/gombim/catalog/mshostshutdown"
 	"github.com/gombim/gombim/catalog/mssar"
@@ -45,6 +46,7 @@ var services = []*mbim.ServiceDesc{
 	&intelmutualauthentication.Service,
 	&intelthermalrf.Service,
 	&inteltools.Service,
+	&msbasicconnectext.Service,
 	&msfirmwareid.Service,
 	&mshostshutdown.Service,
 	&mssar.Service,

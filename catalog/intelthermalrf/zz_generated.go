@@ -66,10 +66,10 @@ type IntelRfimFrequencyValue struct {
 	ServingCellInfo  IntelServingCellInfo `json:"ServingCellInfo" mbim:"u32"`
 	CenterFrequency  uint64               `json:"CenterFrequency" mbim:"u64"` // center frequency in Hz.
 	Bandwidth        uint32               `json:"Bandwidth" mbim:"u32"`       // bandwidth in Hz.
-	Rsrp             uint32               `json:"Rsrp" mbim:"u32"`
-	Rsrq             uint32               `json:"Rsrq" mbim:"u32"`
-	Sinr             uint32               `json:"Sinr" mbim:"u32"`
-	Rssi             uint32               `json:"Rssi" mbim:"u32"`
+	RSRP             uint32               `json:"RSRP" mbim:"u32"`
+	RSRQ             uint32               `json:"RSRQ" mbim:"u32"`
+	SINR             uint32               `json:"SINR" mbim:"u32"`
+	RSSI             uint32               `json:"RSSI" mbim:"u32"`
 	ConnectionStatus uint32               `json:"ConnectionStatus" mbim:"u32"` // 1 when connected, 0 when not (a boolean).
 }
 
@@ -84,10 +84,10 @@ func (m *IntelRfimFrequencyValue) decodeMBIM(d *mbim.Decoder) {
 	m.ServingCellInfo = IntelServingCellInfo(d.U32("ServingCellInfo"))
 	m.CenterFrequency = d.U64("CenterFrequency")
 	m.Bandwidth = d.U32("Bandwidth")
-	m.Rsrp = d.U32("Rsrp")
-	m.Rsrq = d.U32("Rsrq")
-	m.Sinr = d.U32("Sinr")
-	m.Rssi = d.U32("Rssi")
+	m.RSRP = d.U32("RSRP")
+	m.RSRQ = d.U32("RSRQ")
+	m.SINR = d.U32("SINR")
+	m.RSSI = d.U32("RSSI")
 	m.ConnectionStatus = d.U32("ConnectionStatus")
 }
 
@@ -104,10 +104,10 @@ func (m *IntelRfimFrequencyValue) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.ServingCellInfo))
 	e.U64(uint64(m.CenterFrequency))
 	e.U32(uint32(m.Bandwidth))
-	e.U32(uint32(m.Rsrp))
-	e.U32(uint32(m.Rsrq))
-	e.U32(uint32(m.Sinr))
-	e.U32(uint32(m.Rssi))
+	e.U32(uint32(m.RSRP))
+	e.U32(uint32(m.RSRQ))
+	e.U32(uint32(m.SINR))
+	e.U32(uint32(m.RSSI))
 	e.U32(uint32(m.ConnectionStatus))
 }
 

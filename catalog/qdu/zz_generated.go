@@ -570,7 +570,7 @@ func (m *FileWriteSet) SizeMBIM() int {
 // QuectelRebootSet is the qdu quectel-reboot set.
 // Reboots a Quectel module, e.g. into emergency download (EDL) mode.
 type QuectelRebootSet struct {
-	RebootType QduQuectelRebootType `json:"RebootType" mbim:"u32"`
+	RebootType QduQuectelRebootType `json:"RebootType" mbim:"u16"` // a 16-bit field (libmbim sends 2 bytes).
 }
 
 // UnmarshalMBIM decodes QuectelRebootSet from an information buffer.
@@ -581,7 +581,7 @@ func (m *QuectelRebootSet) UnmarshalMBIM(b []byte) error {
 }
 
 func (m *QuectelRebootSet) decodeMBIM(d *mbim.Decoder) {
-	m.RebootType = QduQuectelRebootType(d.U32("RebootType"))
+	m.RebootType = QduQuectelRebootType(d.U16("RebootType"))
 }
 
 // AppendMBIM appends QuectelRebootSet in its wire form to dst.
@@ -591,10 +591,13 @@ func (m *QuectelRebootSet) AppendMBIM(dst []byte) ([]byte, error) {
 	return e.Bytes(), e.Err()
 }
 
-func (m *QuectelRebootSet) fixedLenMBIM() int { return 4 }
+func (m *QuectelRebootSet) fixedLenMBIM() int { return 2 }
 
 func (m *QuectelRebootSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.RebootType))
+	if uint32(m.RebootType) > 0xffff {
+		e.Fail("RebootType", "value %d does not fit in the field", uint32(m.RebootType))
+	}
+	e.U16(uint16(m.RebootType))
 }
 
 // SizeMBIM returns the size of QuectelRebootSet in its wire form.
@@ -606,7 +609,7 @@ func (m *QuectelRebootSet) SizeMBIM() int {
 // QuectelReadVersionSet is the qdu quectel-read-version set.
 // Reads a firmware version of a Quectel module.
 type QuectelReadVersionSet struct {
-	VersionType QduQuectelVersionType `json:"VersionType" mbim:"u32"`
+	VersionType QduQuectelVersionType `json:"VersionType" mbim:"u16"` // a 16-bit field (libmbim sends 2 bytes).
 }
 
 // UnmarshalMBIM decodes QuectelReadVersionSet from an information buffer.
@@ -617,7 +620,7 @@ func (m *QuectelReadVersionSet) UnmarshalMBIM(b []byte) error {
 }
 
 func (m *QuectelReadVersionSet) decodeMBIM(d *mbim.Decoder) {
-	m.VersionType = QduQuectelVersionType(d.U32("VersionType"))
+	m.VersionType = QduQuectelVersionType(d.U16("VersionType"))
 }
 
 // AppendMBIM appends QuectelReadVersionSet in its wire form to dst.
@@ -627,10 +630,13 @@ func (m *QuectelReadVersionSet) AppendMBIM(dst []byte) ([]byte, error) {
 	return e.Bytes(), e.Err()
 }
 
-func (m *QuectelReadVersionSet) fixedLenMBIM() int { return 4 }
+func (m *QuectelReadVersionSet) fixedLenMBIM() int { return 2 }
 
 func (m *QuectelReadVersionSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.VersionType))
+	if uint32(m.VersionType) > 0xffff {
+		e.Fail("VersionType", "value %d does not fit in the field", uint32(m.VersionType))
+	}
+	e.U16(uint16(m.VersionType))
 }
 
 // SizeMBIM returns the size of QuectelReadVersionSet in its wire form.

@@ -991,6 +991,15 @@ func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
 			put(r.scalar, src[0])
 			return
 		}
+		if r.conv != "" && (r.scalar == "U16" || r.scalar == "U8") {
+			max := "0xffff"
+			if r.scalar == "U8" {
+				max = "0xff"
+			}
+			g.p("\tif uint32(%s) > %s {", target, max)
+			g.p("\t\te.Fail(%q, \"value %%d does not fit in the field\", uint32(%s))", f.Name, target)
+			g.p("\t}")
+		}
 		put(r.scalar, target)
 	case "uuid":
 		g.p("\te.UUID(%s)", target)

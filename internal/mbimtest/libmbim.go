@@ -75,7 +75,7 @@ func (o *Oracle) Close() error {
 
 // ErrOracleHung is returned when libmbim did not answer in time (it loops
 // on some malformed inputs); the oracle is restarted.
-var ErrOracleHung = fmt.Errorf("libmbim did not answer within 5s")
+var ErrOracleHung = fmt.Errorf("libmbim did not answer (it hung or aborted)")
 
 // Print returns libmbim's printable rendering of msg, decoded with the
 // layouts of MBIMEx major.minor. An empty string means libmbim rejected the
@@ -109,7 +109,15 @@ func (o *Oracle) Print(msg []byte, major, minor int) (string, error) {
 	}()
 	select {
 	case r := <-done:
-		return r.text, r.err
+		if r.err != nil {
+			// libmbim aborted (it does on some hostile inputs): restart.
+			o.cmd.Wait()
+			if err := o.start(); err != nil {
+				return "", err
+			}
+			return "", ErrOracleHung
+		}
+		return r.text, nil
 	case <-time.After(5 * time.Second):
 		o.cmd.Process.Kill()
 		o.cmd.Wait()

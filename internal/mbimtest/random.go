@@ -64,6 +64,7 @@ func fillField(r *rand.Rand, f reflect.Value, wire, size string, maxLen, depth i
 	switch wire {
 	case "u8", "u16", "u32", "i32", "u64":
 		fillInt(r, f)
+		narrow(f, wire)
 	case "u32-array", "u16-array":
 		n := count(r, maxLen)
 		if n == 0 {
@@ -72,6 +73,7 @@ func fillField(r *rand.Rand, f reflect.Value, wire, size string, maxLen, depth i
 		s := reflect.MakeSlice(f.Type(), n, n)
 		for i := 0; i < n; i++ {
 			fillInt(r, s.Index(i))
+			narrow(s.Index(i), wire)
 		}
 		f.Set(s)
 	case "uuid", "context-type":
@@ -191,6 +193,19 @@ func fillInt(r *rand.Rand, f reflect.Value) {
 		f.SetUint(x)
 	case reflect.Int32, reflect.Int64:
 		f.SetInt(int64(int32(r.Uint32())))
+	}
+}
+
+// narrow keeps enum values (Go uint32) within the field's wire width.
+func narrow(f reflect.Value, wire string) {
+	if f.Kind() != reflect.Uint32 {
+		return
+	}
+	switch wire {
+	case "u8":
+		f.SetUint(f.Uint() & 0xff)
+	case "u16", "u16-array":
+		f.SetUint(f.Uint() & 0xffff)
 	}
 }
 

@@ -50,7 +50,7 @@ int main(void)
             fputs(text, stdout);
         if (error)
             printf("\noracle-error: %s\n", error->message);
-        printf("\036\n");
+        printf("\n\036\n");
         fflush(stdout);
         g_clear_error(&error);
         g_free(text);

@@ -1,0 +1,278 @@
+// Command gombim controls MBIM cellular modems and decodes MBIM messages.
+//
+// Run "gombim help" for the list of commands and "gombim help COMMAND" for
+// the usage of one.
+//
+// # Adding a command
+//
+// Each command lives in its own file and registers itself from an init
+// function:
+//
+//	func init() {
+//		register(&Command{
+//			Name:    "status",
+//			Summary: "show registration, signal and connection state",
+//			Usage:   statusUsage,
+//			Run:     runStatus,
+//		})
+//	}
+//
+// Run parses its own flags with newFlagSet and parseFlags (which handle
+// -h/--help and report bad flags uniformly), reads standard input, if it
+// needs it, from stdinOf(ctx), writes results to stdout and diagnostics
+// to stderr, and returns one of the exit codes in exit.go.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// version is the gombim version; release builds set it with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// Command is one gombim subcommand.
+type Command struct {
+	// Name is the word that selects the command ("decode").
+	Name string
+	// Summary is a one-line description for the command list, in lower
+	// case without a final period.
+	Summary string
+	// Usage is the complete help text: a "Usage: gombim NAME ..." synopsis,
+	// a description, every option and the exit status. It is printed as is
+	// by "gombim help NAME" and "gombim NAME --help", and should end in a
+	// newline.
+	Usage string
+	// Run executes the command. args are the arguments after the command
+	// name. ctx is cancelled on SIGINT/SIGTERM and carries standard input
+	// (see stdinOf). Run returns an exit code from exit.go.
+	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands holds the registered commands, sorted by name.
+var commands []*Command
+
+// register adds a command to the table. It panics on an incomplete entry
+// or a duplicate name, so mistakes show up in the first test run.
+func register(c *Command) {
+	if c.Name == "" || c.Summary == "" || c.Usage == "" || c.Run == nil {
+		panic("gombim: register: command " + c.Name + " needs Name, Summary, Usage and Run")
+	}
+	i, found := slices.BinarySearchFunc(commands, c.Name, func(e *Command, name string) int {
+		return strings.Compare(e.Name, name)
+	})
+	if found {
+		panic("gombim: register: duplicate command " + c.Name)
+	}
+	commands = slices.Insert(commands, i, c)
+}
+
+// lookup returns the command called name, or nil.
+func lookup(name string) *Command {
+	for _, c := range commands {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+type stdinKey struct{}
+
+// withStdin returns a context whose commands read standard input from r.
+func withStdin(ctx context.Context, r io.Reader) context.Context {
+	return context.WithValue(ctx, stdinKey{}, r)
+}
+
+// stdinOf returns the standard input carried by ctx, or os.Stdin.
+func stdinOf(ctx context.Context) io.Reader {
+	if r, ok := ctx.Value(stdinKey{}).(io.Reader); ok {
+		return r
+	}
+	return os.Stdin
+}
+
+// newFlagSet returns an empty flag set for command c. It prints nothing by
+// itself: parseFlags reports errors and help.
+func newFlagSet(c *Command) *flag.FlagSet {
+	fs := flag.NewFlagSet("gombim "+c.Name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args with fs, allowing flags after positional
+// arguments ("gombim decode in.hex --json"); "--" ends the flags. It
+// returns the positional arguments and ok. When ok is false, Run must
+// return code at once: exitOK after -h/--help printed c.Usage to stdout, or
+// exitUsage after a bad flag was reported on stderr.
+func parseFlags(c *Command, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stdout, c.Usage)
+			return nil, exitOK, false
+		}
+		if err != nil {
+			return nil, usageError(c, stderr, "%v", err), false
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), exitOK, true
+		}
+		if len(rest) == 0 {
+			return pos, exitOK, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageError reports a usage problem of command c on stderr, with a pointer
+// to its help, and returns exitUsage.
+func usageError(c *Command, stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "gombim %s: %s\nRun 'gombim help %s' for usage.\n", c.Name, fmt.Sprintf(format, args...), c.Name)
+	return exitUsage
+}
+
+func init() {
+	register(&Command{
+		Name:    "help",
+		Summary: "show the usage of gombim or of one command",
+		Usage: `Usage: gombim help [COMMAND]
+
+Without COMMAND, list the commands. With COMMAND, print its complete usage
+(the same as 'gombim COMMAND --help').
+`,
+		Run: runHelp,
+	})
+}
+
+func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := lookup("help")
+	fs := newFlagSet(c)
+	pos, code, ok := parseFlags(c, fs, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	switch len(pos) {
+	case 0:
+		io.WriteString(stdout, mainUsage())
+		return exitOK
+	case 1:
+		t := lookup(pos[0])
+		if t == nil {
+			return usageError(c, stderr, "unknown command %q; the commands are: %s", pos[0], commandNames())
+		}
+		io.WriteString(stdout, t.Usage)
+		return exitOK
+	}
+	return usageError(c, stderr, "too many arguments; give at most one command name")
+}
+
+func commandNames() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// mainUsage is the text of "gombim help".
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(`gombim controls MBIM cellular modems and decodes MBIM messages.
+
+Usage:
+  gombim COMMAND [OPTIONS] [ARGUMENTS]
+  gombim help [COMMAND]
+  gombim --version
+
+Commands:
+`)
+	width := 0
+	for _, c := range commands {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.Name, c.Summary)
+	}
+	b.WriteString(`
+Run 'gombim help COMMAND' or 'gombim COMMAND --help' for the options of a
+command. Options may be written -name or --name.
+
+Exit status (every command):
+  0  success
+  1  the modem answered with an error (decode: some line could not be decoded)
+  2  usage error
+  3  device, transport or I/O error
+  4  timeout
+`)
+	return b.String()
+}
+
+// versionString is the text of "gombim --version".
+func versionString() string {
+	v := version
+	if v == "dev" {
+		// "go install .../cmd/gombim@v1.2.3" records the module version.
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+	}
+	return "gombim " + v + "\n"
+}
+
+// run is main without the process: it dispatches args (without the program
+// name) and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx = withStdin(ctx, stdin)
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "gombim: no command given.\n\n%s", mainUsage())
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		io.WriteString(stdout, mainUsage())
+		return exitOK
+	case "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "gombim: --version takes no arguments.\nRun 'gombim help' for usage.\n")
+			return exitUsage
+		}
+		io.WriteString(stdout, versionString())
+		return exitOK
+	}
+	if strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "gombim: unknown option %s before the command; options go after the command name.\nRun 'gombim help' for usage.\n", args[0])
+		return exitUsage
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "gombim: unknown command %q; the commands are: %s.\nRun 'gombim help' for usage.\n", args[0], commandNames())
+		return exitUsage
+	}
+	return c.Run(ctx, args[1:], stdout, stderr)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal kills the process the usual way.
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
