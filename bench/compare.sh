@@ -38,7 +38,7 @@ fi
 if ((${#missing[@]})); then
   echo "compare.sh: missing: ${missing[*]}" >&2
   echo "install with: apt-get install -y libmbim-glib-dev pkg-config gcc" >&2
-  echo "(and Go ${GO_VERSION:-1.26} or later from https://go.dev/dl/ if 'go' is missing)" >&2
+  echo "(and Go 1.26 or later from https://go.dev/dl/ if 'go' is missing)" >&2
   exit 1
 fi
 if [[ ! -r $vectors ]]; then
