@@ -1,6 +1,7 @@
 package mbim
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -374,3 +375,28 @@ func (e *Encoder) TLVUint16Table(v []uint16) {
 
 // TLVStringSize returns the encoded size of a wchar-str element.
 func TLVStringSize(s string) int { return TLVHeaderLen + Pad4(UTF16Len(s)) }
+
+// Caller sends a command and returns the response's information buffer. It
+// is what generated request helpers (Query..., Set... in the catalog
+// packages) need from a session; package session implements it.
+//
+// Command sends one COMMAND (ct is CommandQuery or CommandSet) for cid of
+// service with the encoded information buffer info (nil for an empty one),
+// waits for the matching COMMAND_DONE and returns its information buffer.
+// resp is owned by the caller (it does not alias a buffer that the session
+// reuses). When the device answers with a status other than StatusNone, err
+// is a *StatusError (with Service and CID set) and resp still holds whatever
+// information buffer came with it, since some failures carry one (for
+// example the PIN response's remaining attempts). Any other failure
+// (transport, timeout, context, a malformed or mismatched response) is
+// returned as some other error with resp nil.
+//
+// MBIMEx returns the MBIM extensions version negotiated with the device
+// (MBIMEx1 when none was negotiated). It picks which layout of a payload
+// applies; generated helpers fail with a descriptive error, before sending
+// anything, when called for a layout that the negotiated version does not
+// select.
+type Caller interface {
+	Command(ctx context.Context, service UUID, cid uint32, ct CommandType, info []byte) (resp []byte, err error)
+	MBIMEx() Version
+}
