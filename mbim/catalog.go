@@ -1,7 +1,9 @@
 package mbim
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -249,3 +251,99 @@ func (d *Decoder) Adopt(sub *Decoder) {
 // Slot reserves n bytes of the fixed part (lists of pairs) and returns
 // their absolute position.
 func (e *Encoder) Slot(n int) int { at := e.pos; e.pos += n; return at }
+
+// CallSpec describes one generated request helper (QueryRegisterState,
+// SetConnectV3, ...): which command it sends, and the MBIMEx versions whose
+// request and response layouts it was generated for.
+type CallSpec struct {
+	Func    string // the helper's qualified name, e.g. "basicconnect.QueryRegisterState"
+	Service UUID
+	CID     uint32
+	CIDName string // e.g. "register-state"
+	Type    CommandType
+	// The helper applies when Min <= negotiated version < Max (Max 0: no
+	// upper bound).
+	Min, Max Version
+	// Others says which helpers to use outside [Min, Max), for the error.
+	Others string
+}
+
+// MBIMExError reports a request helper called on a session whose negotiated
+// MBIMEx version selects another request or response layout than the one
+// the helper encodes and decodes. Nothing was sent.
+type MBIMExError struct {
+	Func       string
+	CIDName    string
+	Negotiated Version
+	Min, Max   Version
+	Others     string // e.g. "use basicconnect.QueryRegisterStateV2 from MBIMEx 2.0"
+}
+
+func (e *MBIMExError) Error() string {
+	b := make([]byte, 0, 128)
+	b = append(b, e.Func...)
+	b = append(b, ": the session negotiated MBIMEx "...)
+	b = append(b, e.Negotiated.String()...)
+	b = append(b, ", but this helper encodes the "...)
+	b = append(b, e.CIDName...)
+	b = append(b, " layouts of MBIMEx "...)
+	b = append(b, e.Min.String()...)
+	if e.Max != 0 {
+		b = append(b, " up to (not including) "...)
+		b = append(b, e.Max.String()...)
+	} else {
+		b = append(b, " and later"...)
+	}
+	if e.Others != "" {
+		b = append(b, "; "...)
+		b = append(b, e.Others...)
+	}
+	return string(b)
+}
+
+// Call is the body of the generated request helpers. It checks that the
+// caller's negotiated MBIMEx version selects the layouts of spec, encodes
+// req (nil: an empty information buffer), sends the command and decodes the
+// response's information buffer into resp (nil: the response's payload is
+// empty or ignored).
+//
+// decoded reports whether resp now holds a decoded response. It does even
+// when err is a *StatusError, if the device sent an information buffer with
+// its failure status (for example the PIN response's remaining attempts);
+// in that case err is the *StatusError. Errors other than a failure status
+// (*MBIMExError, encoding errors, the Caller's errors, a response that does
+// not decode) come with decoded false.
+func Call(ctx context.Context, c Caller, spec *CallSpec, req, resp Info) (decoded bool, err error) {
+	v := c.MBIMEx()
+	if v == 0 {
+		v = MBIMEx1
+	}
+	if v < spec.Min || (spec.Max != 0 && v >= spec.Max) {
+		return false, &MBIMExError{Func: spec.Func, CIDName: spec.CIDName, Negotiated: v,
+			Min: spec.Min, Max: spec.Max, Others: spec.Others}
+	}
+	var info []byte
+	if req != nil {
+		if info, err = Marshal(req); err != nil {
+			return false, fmt.Errorf("%s: %w", spec.Func, err)
+		}
+	}
+	b, err := c.Command(ctx, spec.Service, spec.CID, spec.Type, info)
+	if err != nil {
+		var se *StatusError
+		if resp == nil || len(b) == 0 || !errors.As(err, &se) {
+			return false, err
+		}
+		if resp.UnmarshalMBIM(b) != nil {
+			return false, err
+		}
+		return true, err
+	}
+	if resp == nil {
+		return false, nil
+	}
+	if err := resp.UnmarshalMBIM(b); err != nil {
+		return false, fmt.Errorf("%s: %w", spec.Func, err)
+	}
+	return true, nil
+}

@@ -6,6 +6,7 @@
 package atds
 
 import (
+	"context"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -486,4 +487,91 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RegisterStateResponse", New: func() mbim.Info { return new(RegisterStateResponse) }},
 		}},
 	},
+}
+
+var callQuerySignal = mbim.CallSpec{Func: "atds.QuerySignal", Service: UUID, CID: 1, CIDName: "signal", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QuerySignal sends a signal query and returns the response (SignalResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySignal(ctx context.Context, c mbim.Caller) (*SignalResponse, error) {
+	resp := new(SignalResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySignal, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryLocation = mbim.CallSpec{Func: "atds.QueryLocation", Service: UUID, CID: 2, CIDName: "location", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryLocation sends a location query and returns the response (LocationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryLocation(ctx context.Context, c mbim.Caller) (*LocationResponse, error) {
+	resp := new(LocationResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryLocation, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryOperators = mbim.CallSpec{Func: "atds.QueryOperators", Service: UUID, CID: 3, CIDName: "operators", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryOperators sends a operators query and returns the response (OperatorsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryOperators(ctx context.Context, c mbim.Caller) (*OperatorsResponse, error) {
+	resp := new(OperatorsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryOperators, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRat = mbim.CallSpec{Func: "atds.QueryRat", Service: UUID, CID: 4, CIDName: "rat", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRat sends a rat query and returns the response (RatResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRat(ctx context.Context, c mbim.Caller) (*RatResponse, error) {
+	resp := new(RatResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRat, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRat = mbim.CallSpec{Func: "atds.SetRat", Service: UUID, CID: 4, CIDName: "rat", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetRat sends a rat set and returns the response (RatResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRat(ctx context.Context, c mbim.Caller, req *RatSet) (*RatResponse, error) {
+	if req == nil {
+		req = new(RatSet)
+	}
+	resp := new(RatResponse)
+	ok, err := mbim.Call(ctx, c, &callSetRat, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRegisterState = mbim.CallSpec{Func: "atds.QueryRegisterState", Service: UUID, CID: 9, CIDName: "register-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRegisterState sends a register-state query and returns the response (RegisterStateResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRegisterState(ctx context.Context, c mbim.Caller) (*RegisterStateResponse, error) {
+	resp := new(RegisterStateResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRegisterState, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package auth
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -363,4 +364,55 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "SimResponse", New: func() mbim.Info { return new(SimResponse) }},
 		}},
 	},
+}
+
+var callQueryAka = mbim.CallSpec{Func: "auth.QueryAka", Service: UUID, CID: 1, CIDName: "aka", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryAka sends a aka query and returns the response (AkaResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryAka(ctx context.Context, c mbim.Caller, req *AkaQuery) (*AkaResponse, error) {
+	if req == nil {
+		req = new(AkaQuery)
+	}
+	resp := new(AkaResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryAka, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryAkap = mbim.CallSpec{Func: "auth.QueryAkap", Service: UUID, CID: 2, CIDName: "akap", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryAkap sends a akap query and returns the response (AkapResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryAkap(ctx context.Context, c mbim.Caller, req *AkapQuery) (*AkapResponse, error) {
+	if req == nil {
+		req = new(AkapQuery)
+	}
+	resp := new(AkapResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryAkap, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySim = mbim.CallSpec{Func: "auth.QuerySim", Service: UUID, CID: 3, CIDName: "sim", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QuerySim sends a sim query and returns the response (SimResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySim(ctx context.Context, c mbim.Caller, req *SimQuery) (*SimResponse, error) {
+	if req == nil {
+		req = new(SimQuery)
+	}
+	resp := new(SimResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySim, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package basicconnect
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 	"net/netip"
 )
@@ -6005,4 +6006,845 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MulticarrierProvidersNotify", New: func() mbim.Info { return new(MulticarrierProvidersNotify) }},
 		}},
 	},
+}
+
+var callQueryDeviceCaps = mbim.CallSpec{Func: "basicconnect.QueryDeviceCaps", Service: UUID, CID: 1, CIDName: "device-caps", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryDeviceCaps sends a device-caps query and returns the response (DeviceCapsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryDeviceCaps(ctx context.Context, c mbim.Caller) (*DeviceCapsResponse, error) {
+	resp := new(DeviceCapsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryDeviceCaps, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySubscriberReadyStatus = mbim.CallSpec{Func: "basicconnect.QuerySubscriberReadyStatus", Service: UUID, CID: 2, CIDName: "subscriber-ready-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use basicconnect.QuerySubscriberReadyStatusV3 with MBIMEx 3.0 up to 4.0; use basicconnect.QuerySubscriberReadyStatusV4 from MBIMEx 4.0"}
+
+// QuerySubscriberReadyStatus sends a subscriber-ready-status query and returns the response (SubscriberReadyStatusResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySubscriberReadyStatus(ctx context.Context, c mbim.Caller) (*SubscriberReadyStatusResponse, error) {
+	resp := new(SubscriberReadyStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySubscriberReadyStatus, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySubscriberReadyStatusV3 = mbim.CallSpec{Func: "basicconnect.QuerySubscriberReadyStatusV3", Service: UUID, CID: 2, CIDName: "subscriber-ready-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: mbim.MBIMEx4, Others: "use basicconnect.QuerySubscriberReadyStatus with MBIMEx 1.0 up to 3.0; use basicconnect.QuerySubscriberReadyStatusV4 from MBIMEx 4.0"}
+
+// QuerySubscriberReadyStatusV3 sends a subscriber-ready-status query and returns the response (SubscriberReadyStatusResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySubscriberReadyStatusV3(ctx context.Context, c mbim.Caller) (*SubscriberReadyStatusResponseV3, error) {
+	resp := new(SubscriberReadyStatusResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQuerySubscriberReadyStatusV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySubscriberReadyStatusV4 = mbim.CallSpec{Func: "basicconnect.QuerySubscriberReadyStatusV4", Service: UUID, CID: 2, CIDName: "subscriber-ready-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use basicconnect.QuerySubscriberReadyStatus with MBIMEx 1.0 up to 3.0; use basicconnect.QuerySubscriberReadyStatusV3 with MBIMEx 3.0 up to 4.0"}
+
+// QuerySubscriberReadyStatusV4 sends a subscriber-ready-status query and returns the response (SubscriberReadyStatusResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySubscriberReadyStatusV4(ctx context.Context, c mbim.Caller, req *SubscriberReadyStatusQueryV4) (*SubscriberReadyStatusResponseV4, error) {
+	if req == nil {
+		req = new(SubscriberReadyStatusQueryV4)
+	}
+	resp := new(SubscriberReadyStatusResponseV4)
+	ok, err := mbim.Call(ctx, c, &callQuerySubscriberReadyStatusV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRadioState = mbim.CallSpec{Func: "basicconnect.QueryRadioState", Service: UUID, CID: 3, CIDName: "radio-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRadioState sends a radio-state query and returns the response (RadioStateResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRadioState(ctx context.Context, c mbim.Caller) (*RadioStateResponse, error) {
+	resp := new(RadioStateResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRadioState, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRadioState = mbim.CallSpec{Func: "basicconnect.SetRadioState", Service: UUID, CID: 3, CIDName: "radio-state", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetRadioState sends a radio-state set and returns the response (RadioStateResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRadioState(ctx context.Context, c mbim.Caller, req *RadioStateSet) (*RadioStateResponse, error) {
+	if req == nil {
+		req = new(RadioStateSet)
+	}
+	resp := new(RadioStateResponse)
+	ok, err := mbim.Call(ctx, c, &callSetRadioState, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPin = mbim.CallSpec{Func: "basicconnect.QueryPin", Service: UUID, CID: 4, CIDName: "pin", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPin sends a pin query and returns the response (PinResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPin(ctx context.Context, c mbim.Caller) (*PinResponse, error) {
+	resp := new(PinResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPin, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPin = mbim.CallSpec{Func: "basicconnect.SetPin", Service: UUID, CID: 4, CIDName: "pin", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetPin sends a pin set and returns the response (PinResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPin(ctx context.Context, c mbim.Caller, req *PinSet) (*PinResponse, error) {
+	if req == nil {
+		req = new(PinSet)
+	}
+	resp := new(PinResponse)
+	ok, err := mbim.Call(ctx, c, &callSetPin, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPinList = mbim.CallSpec{Func: "basicconnect.QueryPinList", Service: UUID, CID: 5, CIDName: "pin-list", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPinList sends a pin-list query and returns the response (PinListResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPinList(ctx context.Context, c mbim.Caller) (*PinListResponse, error) {
+	resp := new(PinListResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPinList, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryHomeProvider = mbim.CallSpec{Func: "basicconnect.QueryHomeProvider", Service: UUID, CID: 6, CIDName: "home-provider", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryHomeProvider sends a home-provider query and returns the response (HomeProviderResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryHomeProvider(ctx context.Context, c mbim.Caller) (*HomeProviderResponse, error) {
+	resp := new(HomeProviderResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryHomeProvider, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetHomeProvider = mbim.CallSpec{Func: "basicconnect.SetHomeProvider", Service: UUID, CID: 6, CIDName: "home-provider", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetHomeProvider sends a home-provider set and returns the response (HomeProviderResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetHomeProvider(ctx context.Context, c mbim.Caller, req *HomeProviderSet) (*HomeProviderResponse, error) {
+	if req == nil {
+		req = new(HomeProviderSet)
+	}
+	resp := new(HomeProviderResponse)
+	ok, err := mbim.Call(ctx, c, &callSetHomeProvider, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPreferredProviders = mbim.CallSpec{Func: "basicconnect.QueryPreferredProviders", Service: UUID, CID: 7, CIDName: "preferred-providers", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPreferredProviders sends a preferred-providers query and returns the response (PreferredProvidersResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPreferredProviders(ctx context.Context, c mbim.Caller) (*PreferredProvidersResponse, error) {
+	resp := new(PreferredProvidersResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPreferredProviders, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPreferredProviders = mbim.CallSpec{Func: "basicconnect.SetPreferredProviders", Service: UUID, CID: 7, CIDName: "preferred-providers", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetPreferredProviders sends a preferred-providers set and returns the response (PreferredProvidersResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPreferredProviders(ctx context.Context, c mbim.Caller, req *PreferredProvidersSet) (*PreferredProvidersResponse, error) {
+	if req == nil {
+		req = new(PreferredProvidersSet)
+	}
+	resp := new(PreferredProvidersResponse)
+	ok, err := mbim.Call(ctx, c, &callSetPreferredProviders, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryVisibleProviders = mbim.CallSpec{Func: "basicconnect.QueryVisibleProviders", Service: UUID, CID: 8, CIDName: "visible-providers", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryVisibleProviders sends a visible-providers query and returns the response (VisibleProvidersResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryVisibleProviders(ctx context.Context, c mbim.Caller, req *VisibleProvidersQuery) (*VisibleProvidersResponse, error) {
+	if req == nil {
+		req = new(VisibleProvidersQuery)
+	}
+	resp := new(VisibleProvidersResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryVisibleProviders, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRegisterState = mbim.CallSpec{Func: "basicconnect.QueryRegisterState", Service: UUID, CID: 9, CIDName: "register-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.QueryRegisterStateV2 from MBIMEx 2.0"}
+
+// QueryRegisterState sends a register-state query and returns the response (RegisterStateResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRegisterState(ctx context.Context, c mbim.Caller) (*RegisterStateResponse, error) {
+	resp := new(RegisterStateResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRegisterState, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRegisterStateV2 = mbim.CallSpec{Func: "basicconnect.QueryRegisterStateV2", Service: UUID, CID: 9, CIDName: "register-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx2, Max: 0, Others: "use basicconnect.QueryRegisterState with MBIMEx 1.0 up to 2.0"}
+
+// QueryRegisterStateV2 sends a register-state query and returns the response (RegisterStateResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRegisterStateV2(ctx context.Context, c mbim.Caller) (*RegisterStateResponseV2, error) {
+	resp := new(RegisterStateResponseV2)
+	ok, err := mbim.Call(ctx, c, &callQueryRegisterStateV2, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRegisterState = mbim.CallSpec{Func: "basicconnect.SetRegisterState", Service: UUID, CID: 9, CIDName: "register-state", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.SetRegisterStateV2 from MBIMEx 2.0"}
+
+// SetRegisterState sends a register-state set and returns the response (RegisterStateResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRegisterState(ctx context.Context, c mbim.Caller, req *RegisterStateSet) (*RegisterStateResponse, error) {
+	if req == nil {
+		req = new(RegisterStateSet)
+	}
+	resp := new(RegisterStateResponse)
+	ok, err := mbim.Call(ctx, c, &callSetRegisterState, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRegisterStateV2 = mbim.CallSpec{Func: "basicconnect.SetRegisterStateV2", Service: UUID, CID: 9, CIDName: "register-state", Type: mbim.CommandSet, Min: mbim.MBIMEx2, Max: 0, Others: "use basicconnect.SetRegisterState with MBIMEx 1.0 up to 2.0"}
+
+// SetRegisterStateV2 sends a register-state set and returns the response (RegisterStateResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRegisterStateV2(ctx context.Context, c mbim.Caller, req *RegisterStateSet) (*RegisterStateResponseV2, error) {
+	if req == nil {
+		req = new(RegisterStateSet)
+	}
+	resp := new(RegisterStateResponseV2)
+	ok, err := mbim.Call(ctx, c, &callSetRegisterStateV2, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPacketService = mbim.CallSpec{Func: "basicconnect.QueryPacketService", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.QueryPacketServiceV2 with MBIMEx 2.0 up to 3.0; use basicconnect.QueryPacketServiceV3 from MBIMEx 3.0"}
+
+// QueryPacketService sends a packet-service query and returns the response (PacketServiceResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPacketService(ctx context.Context, c mbim.Caller) (*PacketServiceResponse, error) {
+	resp := new(PacketServiceResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPacketService, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPacketServiceV2 = mbim.CallSpec{Func: "basicconnect.QueryPacketServiceV2", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandQuery, Min: mbim.MBIMEx2, Max: mbim.MBIMEx3, Others: "use basicconnect.QueryPacketService with MBIMEx 1.0 up to 2.0; use basicconnect.QueryPacketServiceV3 from MBIMEx 3.0"}
+
+// QueryPacketServiceV2 sends a packet-service query and returns the response (PacketServiceResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPacketServiceV2(ctx context.Context, c mbim.Caller) (*PacketServiceResponseV2, error) {
+	resp := new(PacketServiceResponseV2)
+	ok, err := mbim.Call(ctx, c, &callQueryPacketServiceV2, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPacketServiceV3 = mbim.CallSpec{Func: "basicconnect.QueryPacketServiceV3", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: "use basicconnect.QueryPacketService with MBIMEx 1.0 up to 2.0; use basicconnect.QueryPacketServiceV2 with MBIMEx 2.0 up to 3.0"}
+
+// QueryPacketServiceV3 sends a packet-service query and returns the response (PacketServiceResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPacketServiceV3(ctx context.Context, c mbim.Caller) (*PacketServiceResponseV3, error) {
+	resp := new(PacketServiceResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryPacketServiceV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPacketService = mbim.CallSpec{Func: "basicconnect.SetPacketService", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.SetPacketServiceV2 with MBIMEx 2.0 up to 3.0; use basicconnect.SetPacketServiceV3 from MBIMEx 3.0"}
+
+// SetPacketService sends a packet-service set and returns the response (PacketServiceResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPacketService(ctx context.Context, c mbim.Caller, req *PacketServiceSet) (*PacketServiceResponse, error) {
+	if req == nil {
+		req = new(PacketServiceSet)
+	}
+	resp := new(PacketServiceResponse)
+	ok, err := mbim.Call(ctx, c, &callSetPacketService, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPacketServiceV2 = mbim.CallSpec{Func: "basicconnect.SetPacketServiceV2", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandSet, Min: mbim.MBIMEx2, Max: mbim.MBIMEx3, Others: "use basicconnect.SetPacketService with MBIMEx 1.0 up to 2.0; use basicconnect.SetPacketServiceV3 from MBIMEx 3.0"}
+
+// SetPacketServiceV2 sends a packet-service set and returns the response (PacketServiceResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPacketServiceV2(ctx context.Context, c mbim.Caller, req *PacketServiceSet) (*PacketServiceResponseV2, error) {
+	if req == nil {
+		req = new(PacketServiceSet)
+	}
+	resp := new(PacketServiceResponseV2)
+	ok, err := mbim.Call(ctx, c, &callSetPacketServiceV2, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPacketServiceV3 = mbim.CallSpec{Func: "basicconnect.SetPacketServiceV3", Service: UUID, CID: 10, CIDName: "packet-service", Type: mbim.CommandSet, Min: mbim.MBIMEx3, Max: 0, Others: "use basicconnect.SetPacketService with MBIMEx 1.0 up to 2.0; use basicconnect.SetPacketServiceV2 with MBIMEx 2.0 up to 3.0"}
+
+// SetPacketServiceV3 sends a packet-service set and returns the response (PacketServiceResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPacketServiceV3(ctx context.Context, c mbim.Caller, req *PacketServiceSet) (*PacketServiceResponseV3, error) {
+	if req == nil {
+		req = new(PacketServiceSet)
+	}
+	resp := new(PacketServiceResponseV3)
+	ok, err := mbim.Call(ctx, c, &callSetPacketServiceV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySignalState = mbim.CallSpec{Func: "basicconnect.QuerySignalState", Service: UUID, CID: 11, CIDName: "signal-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.QuerySignalStateV2 from MBIMEx 2.0"}
+
+// QuerySignalState sends a signal-state query and returns the response (SignalStateResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySignalState(ctx context.Context, c mbim.Caller) (*SignalStateResponse, error) {
+	resp := new(SignalStateResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySignalState, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySignalStateV2 = mbim.CallSpec{Func: "basicconnect.QuerySignalStateV2", Service: UUID, CID: 11, CIDName: "signal-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx2, Max: 0, Others: "use basicconnect.QuerySignalState with MBIMEx 1.0 up to 2.0"}
+
+// QuerySignalStateV2 sends a signal-state query and returns the response (SignalStateResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySignalStateV2(ctx context.Context, c mbim.Caller) (*SignalStateResponseV2, error) {
+	resp := new(SignalStateResponseV2)
+	ok, err := mbim.Call(ctx, c, &callQuerySignalStateV2, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetSignalState = mbim.CallSpec{Func: "basicconnect.SetSignalState", Service: UUID, CID: 11, CIDName: "signal-state", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use basicconnect.SetSignalStateV2 from MBIMEx 2.0"}
+
+// SetSignalState sends a signal-state set and returns the response (SignalStateResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetSignalState(ctx context.Context, c mbim.Caller, req *SignalStateSet) (*SignalStateResponse, error) {
+	if req == nil {
+		req = new(SignalStateSet)
+	}
+	resp := new(SignalStateResponse)
+	ok, err := mbim.Call(ctx, c, &callSetSignalState, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetSignalStateV2 = mbim.CallSpec{Func: "basicconnect.SetSignalStateV2", Service: UUID, CID: 11, CIDName: "signal-state", Type: mbim.CommandSet, Min: mbim.MBIMEx2, Max: 0, Others: "use basicconnect.SetSignalState with MBIMEx 1.0 up to 2.0"}
+
+// SetSignalStateV2 sends a signal-state set and returns the response (SignalStateResponseV2).
+// It applies when the session negotiated MBIMEx 2.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetSignalStateV2(ctx context.Context, c mbim.Caller, req *SignalStateSet) (*SignalStateResponseV2, error) {
+	if req == nil {
+		req = new(SignalStateSet)
+	}
+	resp := new(SignalStateResponseV2)
+	ok, err := mbim.Call(ctx, c, &callSetSignalStateV2, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryConnect = mbim.CallSpec{Func: "basicconnect.QueryConnect", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use basicconnect.QueryConnectV3 with MBIMEx 3.0 up to 4.0; use basicconnect.QueryConnectV4 from MBIMEx 4.0"}
+
+// QueryConnect sends a connect query and returns the response (ConnectResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConnect(ctx context.Context, c mbim.Caller, req *ConnectQuery) (*ConnectResponse, error) {
+	if req == nil {
+		req = new(ConnectQuery)
+	}
+	resp := new(ConnectResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryConnect, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryConnectV3 = mbim.CallSpec{Func: "basicconnect.QueryConnectV3", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: mbim.MBIMEx4, Others: "use basicconnect.QueryConnect with MBIMEx 1.0 up to 3.0; use basicconnect.QueryConnectV4 from MBIMEx 4.0"}
+
+// QueryConnectV3 sends a connect query and returns the response (ConnectResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConnectV3(ctx context.Context, c mbim.Caller, req *ConnectQueryV3) (*ConnectResponseV3, error) {
+	if req == nil {
+		req = new(ConnectQueryV3)
+	}
+	resp := new(ConnectResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryConnectV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryConnectV4 = mbim.CallSpec{Func: "basicconnect.QueryConnectV4", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use basicconnect.QueryConnect with MBIMEx 1.0 up to 3.0; use basicconnect.QueryConnectV3 with MBIMEx 3.0 up to 4.0"}
+
+// QueryConnectV4 sends a connect query and returns the response (ConnectResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConnectV4(ctx context.Context, c mbim.Caller, req *ConnectQueryV3) (*ConnectResponseV4, error) {
+	if req == nil {
+		req = new(ConnectQueryV3)
+	}
+	resp := new(ConnectResponseV4)
+	ok, err := mbim.Call(ctx, c, &callQueryConnectV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetConnect = mbim.CallSpec{Func: "basicconnect.SetConnect", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use basicconnect.SetConnectV3 with MBIMEx 3.0 up to 4.0; use basicconnect.SetConnectV4 from MBIMEx 4.0"}
+
+// SetConnect sends a connect set and returns the response (ConnectResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetConnect(ctx context.Context, c mbim.Caller, req *ConnectSet) (*ConnectResponse, error) {
+	if req == nil {
+		req = new(ConnectSet)
+	}
+	resp := new(ConnectResponse)
+	ok, err := mbim.Call(ctx, c, &callSetConnect, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetConnectV3 = mbim.CallSpec{Func: "basicconnect.SetConnectV3", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandSet, Min: mbim.MBIMEx3, Max: mbim.MBIMEx4, Others: "use basicconnect.SetConnect with MBIMEx 1.0 up to 3.0; use basicconnect.SetConnectV4 from MBIMEx 4.0"}
+
+// SetConnectV3 sends a connect set and returns the response (ConnectResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetConnectV3(ctx context.Context, c mbim.Caller, req *ConnectSetV3) (*ConnectResponseV3, error) {
+	if req == nil {
+		req = new(ConnectSetV3)
+	}
+	resp := new(ConnectResponseV3)
+	ok, err := mbim.Call(ctx, c, &callSetConnectV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetConnectV4 = mbim.CallSpec{Func: "basicconnect.SetConnectV4", Service: UUID, CID: 12, CIDName: "connect", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use basicconnect.SetConnect with MBIMEx 1.0 up to 3.0; use basicconnect.SetConnectV3 with MBIMEx 3.0 up to 4.0"}
+
+// SetConnectV4 sends a connect set and returns the response (ConnectResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetConnectV4(ctx context.Context, c mbim.Caller, req *ConnectSetV4) (*ConnectResponseV4, error) {
+	if req == nil {
+		req = new(ConnectSetV4)
+	}
+	resp := new(ConnectResponseV4)
+	ok, err := mbim.Call(ctx, c, &callSetConnectV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryProvisionedContexts = mbim.CallSpec{Func: "basicconnect.QueryProvisionedContexts", Service: UUID, CID: 13, CIDName: "provisioned-contexts", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryProvisionedContexts sends a provisioned-contexts query and returns the response (ProvisionedContextsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryProvisionedContexts(ctx context.Context, c mbim.Caller) (*ProvisionedContextsResponse, error) {
+	resp := new(ProvisionedContextsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryProvisionedContexts, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetProvisionedContexts = mbim.CallSpec{Func: "basicconnect.SetProvisionedContexts", Service: UUID, CID: 13, CIDName: "provisioned-contexts", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetProvisionedContexts sends a provisioned-contexts set and returns the response (ProvisionedContextsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetProvisionedContexts(ctx context.Context, c mbim.Caller, req *ProvisionedContextsSet) (*ProvisionedContextsResponse, error) {
+	if req == nil {
+		req = new(ProvisionedContextsSet)
+	}
+	resp := new(ProvisionedContextsResponse)
+	ok, err := mbim.Call(ctx, c, &callSetProvisionedContexts, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetServiceActivation = mbim.CallSpec{Func: "basicconnect.SetServiceActivation", Service: UUID, CID: 14, CIDName: "service-activation", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetServiceActivation sends a service-activation set and returns the response (ServiceActivationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetServiceActivation(ctx context.Context, c mbim.Caller, req *ServiceActivationSet) (*ServiceActivationResponse, error) {
+	if req == nil {
+		req = new(ServiceActivationSet)
+	}
+	resp := new(ServiceActivationResponse)
+	ok, err := mbim.Call(ctx, c, &callSetServiceActivation, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryIpConfiguration = mbim.CallSpec{Func: "basicconnect.QueryIpConfiguration", Service: UUID, CID: 15, CIDName: "ip-configuration", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryIpConfiguration sends a ip-configuration query and returns the response (IpConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryIpConfiguration(ctx context.Context, c mbim.Caller, req *IpConfigurationQuery) (*IpConfigurationResponse, error) {
+	if req == nil {
+		req = new(IpConfigurationQuery)
+	}
+	resp := new(IpConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryIpConfiguration, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryDeviceServices = mbim.CallSpec{Func: "basicconnect.QueryDeviceServices", Service: UUID, CID: 16, CIDName: "device-services", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryDeviceServices sends a device-services query and returns the response (DeviceServicesResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryDeviceServices(ctx context.Context, c mbim.Caller) (*DeviceServicesResponse, error) {
+	resp := new(DeviceServicesResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryDeviceServices, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetDeviceServiceSubscribeList = mbim.CallSpec{Func: "basicconnect.SetDeviceServiceSubscribeList", Service: UUID, CID: 19, CIDName: "device-service-subscribe-list", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetDeviceServiceSubscribeList sends a device-service-subscribe-list set and returns the response (DeviceServiceSubscribeListResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetDeviceServiceSubscribeList(ctx context.Context, c mbim.Caller, req *DeviceServiceSubscribeListSet) (*DeviceServiceSubscribeListResponse, error) {
+	if req == nil {
+		req = new(DeviceServiceSubscribeListSet)
+	}
+	resp := new(DeviceServiceSubscribeListResponse)
+	ok, err := mbim.Call(ctx, c, &callSetDeviceServiceSubscribeList, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPacketStatistics = mbim.CallSpec{Func: "basicconnect.QueryPacketStatistics", Service: UUID, CID: 20, CIDName: "packet-statistics", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPacketStatistics sends a packet-statistics query and returns the response (PacketStatisticsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPacketStatistics(ctx context.Context, c mbim.Caller) (*PacketStatisticsResponse, error) {
+	resp := new(PacketStatisticsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPacketStatistics, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryNetworkIdleHint = mbim.CallSpec{Func: "basicconnect.QueryNetworkIdleHint", Service: UUID, CID: 21, CIDName: "network-idle-hint", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryNetworkIdleHint sends a network-idle-hint query and returns the response (NetworkIdleHintResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryNetworkIdleHint(ctx context.Context, c mbim.Caller) (*NetworkIdleHintResponse, error) {
+	resp := new(NetworkIdleHintResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryNetworkIdleHint, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetNetworkIdleHint = mbim.CallSpec{Func: "basicconnect.SetNetworkIdleHint", Service: UUID, CID: 21, CIDName: "network-idle-hint", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetNetworkIdleHint sends a network-idle-hint set and returns the response (NetworkIdleHintResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetNetworkIdleHint(ctx context.Context, c mbim.Caller, req *NetworkIdleHintSet) (*NetworkIdleHintResponse, error) {
+	if req == nil {
+		req = new(NetworkIdleHintSet)
+	}
+	resp := new(NetworkIdleHintResponse)
+	ok, err := mbim.Call(ctx, c, &callSetNetworkIdleHint, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryEmergencyMode = mbim.CallSpec{Func: "basicconnect.QueryEmergencyMode", Service: UUID, CID: 22, CIDName: "emergency-mode", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryEmergencyMode sends a emergency-mode query and returns the response (EmergencyModeResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryEmergencyMode(ctx context.Context, c mbim.Caller) (*EmergencyModeResponse, error) {
+	resp := new(EmergencyModeResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryEmergencyMode, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryIpPacketFilters = mbim.CallSpec{Func: "basicconnect.QueryIpPacketFilters", Service: UUID, CID: 23, CIDName: "ip-packet-filters", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use basicconnect.QueryIpPacketFiltersV3 from MBIMEx 3.0"}
+
+// QueryIpPacketFilters sends a ip-packet-filters query and returns the response (IpPacketFiltersResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryIpPacketFilters(ctx context.Context, c mbim.Caller, req *IpPacketFiltersQuery) (*IpPacketFiltersResponse, error) {
+	if req == nil {
+		req = new(IpPacketFiltersQuery)
+	}
+	resp := new(IpPacketFiltersResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryIpPacketFilters, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryIpPacketFiltersV3 = mbim.CallSpec{Func: "basicconnect.QueryIpPacketFiltersV3", Service: UUID, CID: 23, CIDName: "ip-packet-filters", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: "use basicconnect.QueryIpPacketFilters with MBIMEx 1.0 up to 3.0"}
+
+// QueryIpPacketFiltersV3 sends a ip-packet-filters query and returns the response (IpPacketFiltersResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryIpPacketFiltersV3(ctx context.Context, c mbim.Caller, req *IpPacketFiltersQueryV3) (*IpPacketFiltersResponseV3, error) {
+	if req == nil {
+		req = new(IpPacketFiltersQueryV3)
+	}
+	resp := new(IpPacketFiltersResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryIpPacketFiltersV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetIpPacketFilters = mbim.CallSpec{Func: "basicconnect.SetIpPacketFilters", Service: UUID, CID: 23, CIDName: "ip-packet-filters", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use basicconnect.SetIpPacketFiltersV3 from MBIMEx 3.0"}
+
+// SetIpPacketFilters sends a ip-packet-filters set and returns the response (IpPacketFiltersResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetIpPacketFilters(ctx context.Context, c mbim.Caller, req *IpPacketFiltersSet) (*IpPacketFiltersResponse, error) {
+	if req == nil {
+		req = new(IpPacketFiltersSet)
+	}
+	resp := new(IpPacketFiltersResponse)
+	ok, err := mbim.Call(ctx, c, &callSetIpPacketFilters, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetIpPacketFiltersV3 = mbim.CallSpec{Func: "basicconnect.SetIpPacketFiltersV3", Service: UUID, CID: 23, CIDName: "ip-packet-filters", Type: mbim.CommandSet, Min: mbim.MBIMEx3, Max: 0, Others: "use basicconnect.SetIpPacketFilters with MBIMEx 1.0 up to 3.0"}
+
+// SetIpPacketFiltersV3 sends a ip-packet-filters set and returns the response (IpPacketFiltersResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetIpPacketFiltersV3(ctx context.Context, c mbim.Caller, req *IpPacketFiltersSetV3) (*IpPacketFiltersResponseV3, error) {
+	if req == nil {
+		req = new(IpPacketFiltersSetV3)
+	}
+	resp := new(IpPacketFiltersResponseV3)
+	ok, err := mbim.Call(ctx, c, &callSetIpPacketFiltersV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryMulticarrierProviders = mbim.CallSpec{Func: "basicconnect.QueryMulticarrierProviders", Service: UUID, CID: 24, CIDName: "multicarrier-providers", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryMulticarrierProviders sends a multicarrier-providers query and returns the response (MulticarrierProvidersResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryMulticarrierProviders(ctx context.Context, c mbim.Caller) (*MulticarrierProvidersResponse, error) {
+	resp := new(MulticarrierProvidersResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryMulticarrierProviders, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetMulticarrierProviders = mbim.CallSpec{Func: "basicconnect.SetMulticarrierProviders", Service: UUID, CID: 24, CIDName: "multicarrier-providers", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetMulticarrierProviders sends a multicarrier-providers set and returns the response (MulticarrierProvidersResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetMulticarrierProviders(ctx context.Context, c mbim.Caller, req *MulticarrierProvidersSet) (*MulticarrierProvidersResponse, error) {
+	if req == nil {
+		req = new(MulticarrierProvidersSet)
+	}
+	resp := new(MulticarrierProvidersResponse)
+	ok, err := mbim.Call(ctx, c, &callSetMulticarrierProviders, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package compal
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -102,4 +103,21 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtCommandResponse", New: func() mbim.Info { return new(AtCommandResponse) }},
 		}},
 	},
+}
+
+var callQueryAtCommand = mbim.CallSpec{Func: "compal.QueryAtCommand", Service: UUID, CID: 1, CIDName: "at-command", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryAtCommand sends a at-command query and returns the response (AtCommandResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryAtCommand(ctx context.Context, c mbim.Caller, req *AtCommandQuery) (*AtCommandResponse, error) {
+	if req == nil {
+		req = new(AtCommandQuery)
+	}
+	resp := new(AtCommandResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryAtCommand, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

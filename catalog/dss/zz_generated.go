@@ -6,6 +6,7 @@
 package dss
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -106,4 +107,16 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 		}},
 	},
+}
+
+var callSetConnect = mbim.CallSpec{Func: "dss.SetConnect", Service: UUID, CID: 1, CIDName: "connect", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetConnect sends a connect set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetConnect(ctx context.Context, c mbim.Caller, req *ConnectSet) error {
+	if req == nil {
+		req = new(ConnectSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetConnect, req, nil)
+	return err
 }

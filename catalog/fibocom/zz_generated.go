@@ -6,6 +6,7 @@
 package fibocom
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -102,4 +103,21 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtCommandResponse", New: func() mbim.Info { return new(AtCommandResponse) }},
 		}},
 	},
+}
+
+var callSetAtCommand = mbim.CallSpec{Func: "fibocom.SetAtCommand", Service: UUID, CID: 1, CIDName: "at-command", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetAtCommand sends a at-command set and returns the response (AtCommandResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetAtCommand(ctx context.Context, c mbim.Caller, req *AtCommandSet) (*AtCommandResponse, error) {
+	if req == nil {
+		req = new(AtCommandSet)
+	}
+	resp := new(AtCommandResponse)
+	ok, err := mbim.Call(ctx, c, &callSetAtCommand, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package intelfirmwareupdate
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -112,4 +113,29 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx2, Type: "ModemRebootSetV2", New: func() mbim.Info { return new(ModemRebootSetV2) }},
 		}},
 	},
+}
+
+var callSetModemReboot = mbim.CallSpec{Func: "intelfirmwareupdate.SetModemReboot", Service: UUID, CID: 1, CIDName: "modem-reboot", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx2, Others: "use intelfirmwareupdate.SetModemRebootV2 from MBIMEx 2.0"}
+
+// SetModemReboot sends a modem-reboot set and waits for the response.
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 2.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError.
+func SetModemReboot(ctx context.Context, c mbim.Caller) error {
+	_, err := mbim.Call(ctx, c, &callSetModemReboot, nil, nil)
+	return err
+}
+
+var callSetModemRebootV2 = mbim.CallSpec{Func: "intelfirmwareupdate.SetModemRebootV2", Service: UUID, CID: 1, CIDName: "modem-reboot", Type: mbim.CommandSet, Min: mbim.MBIMEx2, Max: 0, Others: "use intelfirmwareupdate.SetModemReboot with MBIMEx 1.0 up to 2.0"}
+
+// SetModemRebootV2 sends a modem-reboot set and waits for the response.
+// It applies when the session negotiated MBIMEx 2.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError.
+func SetModemRebootV2(ctx context.Context, c mbim.Caller, req *ModemRebootSetV2) error {
+	if req == nil {
+		req = new(ModemRebootSetV2)
+	}
+	_, err := mbim.Call(ctx, c, &callSetModemRebootV2, req, nil)
+	return err
 }

@@ -6,6 +6,7 @@
 package intelmutualauthentication
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -107,4 +108,35 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "FccLockResponse", New: func() mbim.Info { return new(FccLockResponse) }},
 		}},
 	},
+}
+
+var callQueryFccLock = mbim.CallSpec{Func: "intelmutualauthentication.QueryFccLock", Service: UUID, CID: 1, CIDName: "fcc-lock", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryFccLock sends a fcc-lock query and returns the response (FccLockResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryFccLock(ctx context.Context, c mbim.Caller) (*FccLockResponse, error) {
+	resp := new(FccLockResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryFccLock, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetFccLock = mbim.CallSpec{Func: "intelmutualauthentication.SetFccLock", Service: UUID, CID: 1, CIDName: "fcc-lock", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetFccLock sends a fcc-lock set and returns the response (FccLockResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetFccLock(ctx context.Context, c mbim.Caller, req *FccLockSet) (*FccLockResponse, error) {
+	if req == nil {
+		req = new(FccLockSet)
+	}
+	resp := new(FccLockResponse)
+	ok, err := mbim.Call(ctx, c, &callSetFccLock, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

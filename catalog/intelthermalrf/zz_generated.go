@@ -6,6 +6,7 @@
 package intelthermalrf
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -227,4 +228,35 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "RfimNotify", New: func() mbim.Info { return new(RfimNotify) }},
 		}},
 	},
+}
+
+var callQueryRfim = mbim.CallSpec{Func: "intelthermalrf.QueryRfim", Service: UUID, CID: 9, CIDName: "rfim", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRfim sends a rfim query and returns the response (RfimResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRfim(ctx context.Context, c mbim.Caller) (*RfimResponse, error) {
+	resp := new(RfimResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRfim, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRfim = mbim.CallSpec{Func: "intelthermalrf.SetRfim", Service: UUID, CID: 9, CIDName: "rfim", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetRfim sends a rfim set and returns the response (RfimResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRfim(ctx context.Context, c mbim.Caller, req *RfimSet) (*RfimResponse, error) {
+	if req == nil {
+		req = new(RfimSet)
+	}
+	resp := new(RfimResponse)
+	ok, err := mbim.Call(ctx, c, &callSetRfim, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package msbasicconnectext
 
 import (
+	"context"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -3829,4 +3830,524 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx4, Type: "UePolicyNotifyV4", New: func() mbim.Info { return new(UePolicyNotifyV4) }},
 		}},
 	},
+}
+
+var callQueryProvisionedContexts = mbim.CallSpec{Func: "msbasicconnectext.QueryProvisionedContexts", Service: UUID, CID: 1, CIDName: "provisioned-contexts", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msbasicconnectext.QueryProvisionedContextsV4 from MBIMEx 4.0"}
+
+// QueryProvisionedContexts sends a provisioned-contexts query and returns the response (ProvisionedContextsResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryProvisionedContexts(ctx context.Context, c mbim.Caller) (*ProvisionedContextsResponse, error) {
+	resp := new(ProvisionedContextsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryProvisionedContexts, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryProvisionedContextsV4 = mbim.CallSpec{Func: "msbasicconnectext.QueryProvisionedContextsV4", Service: UUID, CID: 1, CIDName: "provisioned-contexts", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use msbasicconnectext.QueryProvisionedContexts with MBIMEx 1.0 up to 4.0"}
+
+// QueryProvisionedContextsV4 sends a provisioned-contexts query and returns the response (ProvisionedContextsResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryProvisionedContextsV4(ctx context.Context, c mbim.Caller) (*ProvisionedContextsResponseV4, error) {
+	resp := new(ProvisionedContextsResponseV4)
+	ok, err := mbim.Call(ctx, c, &callQueryProvisionedContextsV4, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetProvisionedContexts = mbim.CallSpec{Func: "msbasicconnectext.SetProvisionedContexts", Service: UUID, CID: 1, CIDName: "provisioned-contexts", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msbasicconnectext.SetProvisionedContextsV4 from MBIMEx 4.0"}
+
+// SetProvisionedContexts sends a provisioned-contexts set and returns the response (ProvisionedContextsResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetProvisionedContexts(ctx context.Context, c mbim.Caller, req *ProvisionedContextsSet) (*ProvisionedContextsResponse, error) {
+	if req == nil {
+		req = new(ProvisionedContextsSet)
+	}
+	resp := new(ProvisionedContextsResponse)
+	ok, err := mbim.Call(ctx, c, &callSetProvisionedContexts, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetProvisionedContextsV4 = mbim.CallSpec{Func: "msbasicconnectext.SetProvisionedContextsV4", Service: UUID, CID: 1, CIDName: "provisioned-contexts", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msbasicconnectext.SetProvisionedContexts with MBIMEx 1.0 up to 4.0"}
+
+// SetProvisionedContextsV4 sends a provisioned-contexts set and returns the response (ProvisionedContextsResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetProvisionedContextsV4(ctx context.Context, c mbim.Caller, req *ProvisionedContextsSetV4) (*ProvisionedContextsResponseV4, error) {
+	if req == nil {
+		req = new(ProvisionedContextsSetV4)
+	}
+	resp := new(ProvisionedContextsResponseV4)
+	ok, err := mbim.Call(ctx, c, &callSetProvisionedContextsV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryNetworkDenylist = mbim.CallSpec{Func: "msbasicconnectext.QueryNetworkDenylist", Service: UUID, CID: 2, CIDName: "network-denylist", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryNetworkDenylist sends a network-denylist query and returns the response (NetworkDenylistResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryNetworkDenylist(ctx context.Context, c mbim.Caller) (*NetworkDenylistResponse, error) {
+	resp := new(NetworkDenylistResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryNetworkDenylist, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetNetworkDenylist = mbim.CallSpec{Func: "msbasicconnectext.SetNetworkDenylist", Service: UUID, CID: 2, CIDName: "network-denylist", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetNetworkDenylist sends a network-denylist set and returns the response (NetworkDenylistResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetNetworkDenylist(ctx context.Context, c mbim.Caller, req *NetworkDenylistSet) (*NetworkDenylistResponse, error) {
+	if req == nil {
+		req = new(NetworkDenylistSet)
+	}
+	resp := new(NetworkDenylistResponse)
+	ok, err := mbim.Call(ctx, c, &callSetNetworkDenylist, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryLteAttachConfiguration = mbim.CallSpec{Func: "msbasicconnectext.QueryLteAttachConfiguration", Service: UUID, CID: 3, CIDName: "lte-attach-configuration", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryLteAttachConfiguration sends a lte-attach-configuration query and returns the response (LteAttachConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryLteAttachConfiguration(ctx context.Context, c mbim.Caller) (*LteAttachConfigurationResponse, error) {
+	resp := new(LteAttachConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryLteAttachConfiguration, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetLteAttachConfiguration = mbim.CallSpec{Func: "msbasicconnectext.SetLteAttachConfiguration", Service: UUID, CID: 3, CIDName: "lte-attach-configuration", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetLteAttachConfiguration sends a lte-attach-configuration set and returns the response (LteAttachConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetLteAttachConfiguration(ctx context.Context, c mbim.Caller, req *LteAttachConfigurationSet) (*LteAttachConfigurationResponse, error) {
+	if req == nil {
+		req = new(LteAttachConfigurationSet)
+	}
+	resp := new(LteAttachConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callSetLteAttachConfiguration, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryLteAttachInfo = mbim.CallSpec{Func: "msbasicconnectext.QueryLteAttachInfo", Service: UUID, CID: 4, CIDName: "lte-attach-info", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use msbasicconnectext.QueryLteAttachInfoV3 from MBIMEx 3.0"}
+
+// QueryLteAttachInfo sends a lte-attach-info query and returns the response (LteAttachInfoResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryLteAttachInfo(ctx context.Context, c mbim.Caller) (*LteAttachInfoResponse, error) {
+	resp := new(LteAttachInfoResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryLteAttachInfo, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryLteAttachInfoV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryLteAttachInfoV3", Service: UUID, CID: 4, CIDName: "lte-attach-info", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: "use msbasicconnectext.QueryLteAttachInfo with MBIMEx 1.0 up to 3.0"}
+
+// QueryLteAttachInfoV3 sends a lte-attach-info query and returns the response (LteAttachInfoResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryLteAttachInfoV3(ctx context.Context, c mbim.Caller) (*LteAttachInfoResponseV3, error) {
+	resp := new(LteAttachInfoResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryLteAttachInfoV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySysCaps = mbim.CallSpec{Func: "msbasicconnectext.QuerySysCaps", Service: UUID, CID: 5, CIDName: "sys-caps", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QuerySysCaps sends a sys-caps query and returns the response (SysCapsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySysCaps(ctx context.Context, c mbim.Caller) (*SysCapsResponse, error) {
+	resp := new(SysCapsResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySysCaps, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryDeviceCaps = mbim.CallSpec{Func: "msbasicconnectext.QueryDeviceCaps", Service: UUID, CID: 6, CIDName: "device-caps", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use msbasicconnectext.QueryDeviceCapsV3 from MBIMEx 3.0"}
+
+// QueryDeviceCaps sends a device-caps query and returns the response (DeviceCapsResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryDeviceCaps(ctx context.Context, c mbim.Caller) (*DeviceCapsResponse, error) {
+	resp := new(DeviceCapsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryDeviceCaps, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryDeviceCapsV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryDeviceCapsV3", Service: UUID, CID: 6, CIDName: "device-caps", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: "use msbasicconnectext.QueryDeviceCaps with MBIMEx 1.0 up to 3.0"}
+
+// QueryDeviceCapsV3 sends a device-caps query and returns the response (DeviceCapsResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryDeviceCapsV3(ctx context.Context, c mbim.Caller) (*DeviceCapsResponseV3, error) {
+	resp := new(DeviceCapsResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryDeviceCapsV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryDeviceSlotMappings = mbim.CallSpec{Func: "msbasicconnectext.QueryDeviceSlotMappings", Service: UUID, CID: 7, CIDName: "device-slot-mappings", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryDeviceSlotMappings sends a device-slot-mappings query and returns the response (DeviceSlotMappingsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryDeviceSlotMappings(ctx context.Context, c mbim.Caller) (*DeviceSlotMappingsResponse, error) {
+	resp := new(DeviceSlotMappingsResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryDeviceSlotMappings, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetDeviceSlotMappings = mbim.CallSpec{Func: "msbasicconnectext.SetDeviceSlotMappings", Service: UUID, CID: 7, CIDName: "device-slot-mappings", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetDeviceSlotMappings sends a device-slot-mappings set and returns the response (DeviceSlotMappingsResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetDeviceSlotMappings(ctx context.Context, c mbim.Caller, req *DeviceSlotMappingsSet) (*DeviceSlotMappingsResponse, error) {
+	if req == nil {
+		req = new(DeviceSlotMappingsSet)
+	}
+	resp := new(DeviceSlotMappingsResponse)
+	ok, err := mbim.Call(ctx, c, &callSetDeviceSlotMappings, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQuerySlotInfoStatus = mbim.CallSpec{Func: "msbasicconnectext.QuerySlotInfoStatus", Service: UUID, CID: 8, CIDName: "slot-info-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QuerySlotInfoStatus sends a slot-info-status query and returns the response (SlotInfoStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QuerySlotInfoStatus(ctx context.Context, c mbim.Caller, req *SlotInfoStatusQuery) (*SlotInfoStatusResponse, error) {
+	if req == nil {
+		req = new(SlotInfoStatusQuery)
+	}
+	resp := new(SlotInfoStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQuerySlotInfoStatus, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPco = mbim.CallSpec{Func: "msbasicconnectext.QueryPco", Service: UUID, CID: 9, CIDName: "pco", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPco sends a pco query and returns the response (PcoResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPco(ctx context.Context, c mbim.Caller, req *PcoQuery) (*PcoResponse, error) {
+	if req == nil {
+		req = new(PcoQuery)
+	}
+	resp := new(PcoResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPco, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetDeviceReset = mbim.CallSpec{Func: "msbasicconnectext.SetDeviceReset", Service: UUID, CID: 10, CIDName: "device-reset", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetDeviceReset sends a device-reset set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetDeviceReset(ctx context.Context, c mbim.Caller) error {
+	_, err := mbim.Call(ctx, c, &callSetDeviceReset, nil, nil)
+	return err
+}
+
+var callQueryBaseStationsInfo = mbim.CallSpec{Func: "msbasicconnectext.QueryBaseStationsInfo", Service: UUID, CID: 11, CIDName: "base-stations-info", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx3, Others: "use msbasicconnectext.QueryBaseStationsInfoV3 from MBIMEx 3.0"}
+
+// QueryBaseStationsInfo sends a base-stations-info query and returns the response (BaseStationsInfoResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 3.0,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryBaseStationsInfo(ctx context.Context, c mbim.Caller, req *BaseStationsInfoQuery) (*BaseStationsInfoResponse, error) {
+	if req == nil {
+		req = new(BaseStationsInfoQuery)
+	}
+	resp := new(BaseStationsInfoResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryBaseStationsInfo, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryBaseStationsInfoV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryBaseStationsInfoV3", Service: UUID, CID: 11, CIDName: "base-stations-info", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: "use msbasicconnectext.QueryBaseStationsInfo with MBIMEx 1.0 up to 3.0"}
+
+// QueryBaseStationsInfoV3 sends a base-stations-info query and returns the response (BaseStationsInfoResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryBaseStationsInfoV3(ctx context.Context, c mbim.Caller, req *BaseStationsInfoQueryV3) (*BaseStationsInfoResponseV3, error) {
+	if req == nil {
+		req = new(BaseStationsInfoQueryV3)
+	}
+	resp := new(BaseStationsInfoResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryBaseStationsInfoV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryLocationInfoStatus = mbim.CallSpec{Func: "msbasicconnectext.QueryLocationInfoStatus", Service: UUID, CID: 12, CIDName: "location-info-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryLocationInfoStatus sends a location-info-status query and returns the response (LocationInfoStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryLocationInfoStatus(ctx context.Context, c mbim.Caller) (*LocationInfoStatusResponse, error) {
+	resp := new(LocationInfoStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryLocationInfoStatus, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryModemLoggingConfig = mbim.CallSpec{Func: "msbasicconnectext.QueryModemLoggingConfig", Service: UUID, CID: 13, CIDName: "modem-logging-config", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryModemLoggingConfig sends a modem-logging-config query and returns the response (ModemLoggingConfigResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryModemLoggingConfig(ctx context.Context, c mbim.Caller) (*ModemLoggingConfigResponse, error) {
+	resp := new(ModemLoggingConfigResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryModemLoggingConfig, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetModemLoggingConfig = mbim.CallSpec{Func: "msbasicconnectext.SetModemLoggingConfig", Service: UUID, CID: 13, CIDName: "modem-logging-config", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetModemLoggingConfig sends a modem-logging-config set and returns the response (ModemLoggingConfigResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetModemLoggingConfig(ctx context.Context, c mbim.Caller, req *ModemLoggingConfigSet) (*ModemLoggingConfigResponse, error) {
+	if req == nil {
+		req = new(ModemLoggingConfigSet)
+	}
+	resp := new(ModemLoggingConfigResponse)
+	ok, err := mbim.Call(ctx, c, &callSetModemLoggingConfig, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryPinInfoEx2 = mbim.CallSpec{Func: "msbasicconnectext.QueryPinInfoEx2", Service: UUID, CID: 14, CIDName: "pin-info-ex2", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPinInfoEx2 sends a pin-info-ex2 query and returns the response (PinInfoEx2Response).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPinInfoEx2(ctx context.Context, c mbim.Caller, req *PinInfoEx2Query) (*PinInfoEx2Response, error) {
+	if req == nil {
+		req = new(PinInfoEx2Query)
+	}
+	resp := new(PinInfoEx2Response)
+	ok, err := mbim.Call(ctx, c, &callQueryPinInfoEx2, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPinInfoEx2 = mbim.CallSpec{Func: "msbasicconnectext.SetPinInfoEx2", Service: UUID, CID: 14, CIDName: "pin-info-ex2", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetPinInfoEx2 sends a pin-info-ex2 set and returns the response (PinInfoEx2Response).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPinInfoEx2(ctx context.Context, c mbim.Caller, req *PinInfoEx2Set) (*PinInfoEx2Response, error) {
+	if req == nil {
+		req = new(PinInfoEx2Set)
+	}
+	resp := new(PinInfoEx2Response)
+	ok, err := mbim.Call(ctx, c, &callSetPinInfoEx2, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryVersion = mbim.CallSpec{Func: "msbasicconnectext.QueryVersion", Service: UUID, CID: 15, CIDName: "version", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryVersion sends a version query and returns the response (VersionResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryVersion(ctx context.Context, c mbim.Caller, req *VersionQuery) (*VersionResponse, error) {
+	if req == nil {
+		req = new(VersionQuery)
+	}
+	resp := new(VersionResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryVersion, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryModemConfigurationV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryModemConfigurationV3", Service: UUID, CID: 16, CIDName: "modem-configuration", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: ""}
+
+// QueryModemConfigurationV3 sends a modem-configuration query and returns the response (ModemConfigurationResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryModemConfigurationV3(ctx context.Context, c mbim.Caller) (*ModemConfigurationResponseV3, error) {
+	resp := new(ModemConfigurationResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryModemConfigurationV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRegistrationParametersV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryRegistrationParametersV3", Service: UUID, CID: 17, CIDName: "registration-parameters", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: ""}
+
+// QueryRegistrationParametersV3 sends a registration-parameters query and returns the response (RegistrationParametersResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRegistrationParametersV3(ctx context.Context, c mbim.Caller) (*RegistrationParametersResponseV3, error) {
+	resp := new(RegistrationParametersResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryRegistrationParametersV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRegistrationParametersV3 = mbim.CallSpec{Func: "msbasicconnectext.SetRegistrationParametersV3", Service: UUID, CID: 17, CIDName: "registration-parameters", Type: mbim.CommandSet, Min: mbim.MBIMEx3, Max: 0, Others: ""}
+
+// SetRegistrationParametersV3 sends a registration-parameters set and returns the response (RegistrationParametersResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRegistrationParametersV3(ctx context.Context, c mbim.Caller, req *RegistrationParametersSetV3) (*RegistrationParametersResponseV3, error) {
+	if req == nil {
+		req = new(RegistrationParametersSetV3)
+	}
+	resp := new(RegistrationParametersResponseV3)
+	ok, err := mbim.Call(ctx, c, &callSetRegistrationParametersV3, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryNetworkParametersV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryNetworkParametersV3", Service: UUID, CID: 18, CIDName: "network-parameters", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: ""}
+
+// QueryNetworkParametersV3 sends a network-parameters query and returns the response (NetworkParametersResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryNetworkParametersV3(ctx context.Context, c mbim.Caller) (*NetworkParametersResponseV3, error) {
+	resp := new(NetworkParametersResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryNetworkParametersV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryWakeReasonV3 = mbim.CallSpec{Func: "msbasicconnectext.QueryWakeReasonV3", Service: UUID, CID: 19, CIDName: "wake-reason", Type: mbim.CommandQuery, Min: mbim.MBIMEx3, Max: 0, Others: ""}
+
+// QueryWakeReasonV3 sends a wake-reason query and returns the response (WakeReasonResponseV3).
+// It applies when the session negotiated MBIMEx 3.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryWakeReasonV3(ctx context.Context, c mbim.Caller) (*WakeReasonResponseV3, error) {
+	resp := new(WakeReasonResponseV3)
+	ok, err := mbim.Call(ctx, c, &callQueryWakeReasonV3, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryUePolicyV4 = mbim.CallSpec{Func: "msbasicconnectext.QueryUePolicyV4", Service: UUID, CID: 20, CIDName: "ue-policy", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: ""}
+
+// QueryUePolicyV4 sends a ue-policy query and returns the response (UePolicyResponseV4).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryUePolicyV4(ctx context.Context, c mbim.Caller, req *UePolicyQueryV4) (*UePolicyResponseV4, error) {
+	if req == nil {
+		req = new(UePolicyQueryV4)
+	}
+	resp := new(UePolicyResponseV4)
+	ok, err := mbim.Call(ctx, c, &callQueryUePolicyV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package msfirmwareid
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -64,4 +65,18 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "GetResponse", New: func() mbim.Info { return new(GetResponse) }},
 		}},
 	},
+}
+
+var callQueryGet = mbim.CallSpec{Func: "msfirmwareid.QueryGet", Service: UUID, CID: 1, CIDName: "get", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryGet sends a get query and returns the response (GetResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryGet(ctx context.Context, c mbim.Caller) (*GetResponse, error) {
+	resp := new(GetResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryGet, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package mshostshutdown
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -28,4 +29,13 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 		}},
 	},
+}
+
+var callSetNotify = mbim.CallSpec{Func: "mshostshutdown.SetNotify", Service: UUID, CID: 1, CIDName: "notify", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetNotify sends a notify set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetNotify(ctx context.Context, c mbim.Caller) error {
+	_, err := mbim.Call(ctx, c, &callSetNotify, nil, nil)
+	return err
 }

@@ -6,6 +6,7 @@
 package mssar
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -483,4 +484,66 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "TransmissionStatusNotify", New: func() mbim.Info { return new(TransmissionStatusNotify) }},
 		}},
 	},
+}
+
+var callQueryConfig = mbim.CallSpec{Func: "mssar.QueryConfig", Service: UUID, CID: 1, CIDName: "config", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryConfig sends a config query and returns the response (ConfigResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConfig(ctx context.Context, c mbim.Caller) (*ConfigResponse, error) {
+	resp := new(ConfigResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryConfig, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetConfig = mbim.CallSpec{Func: "mssar.SetConfig", Service: UUID, CID: 1, CIDName: "config", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetConfig sends a config set and returns the response (ConfigResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetConfig(ctx context.Context, c mbim.Caller, req *ConfigSet) (*ConfigResponse, error) {
+	if req == nil {
+		req = new(ConfigSet)
+	}
+	resp := new(ConfigResponse)
+	ok, err := mbim.Call(ctx, c, &callSetConfig, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryTransmissionStatus = mbim.CallSpec{Func: "mssar.QueryTransmissionStatus", Service: UUID, CID: 2, CIDName: "transmission-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryTransmissionStatus sends a transmission-status query and returns the response (TransmissionStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryTransmissionStatus(ctx context.Context, c mbim.Caller) (*TransmissionStatusResponse, error) {
+	resp := new(TransmissionStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryTransmissionStatus, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetTransmissionStatus = mbim.CallSpec{Func: "mssar.SetTransmissionStatus", Service: UUID, CID: 2, CIDName: "transmission-status", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetTransmissionStatus sends a transmission-status set and returns the response (TransmissionStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetTransmissionStatus(ctx context.Context, c mbim.Caller, req *TransmissionStatusSet) (*TransmissionStatusResponse, error) {
+	if req == nil {
+		req = new(TransmissionStatusSet)
+	}
+	resp := new(TransmissionStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callSetTransmissionStatus, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -7,6 +7,7 @@
 package msuicclowlevelaccess
 
 import (
+	"context"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -1357,4 +1358,230 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ReadRecordResponse", New: func() mbim.Info { return new(ReadRecordResponse) }},
 		}},
 	},
+}
+
+var callQueryAtr = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryAtr", Service: UUID, CID: 1, CIDName: "atr", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryAtr sends a atr query and returns the response (AtrResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryAtr(ctx context.Context, c mbim.Caller) (*AtrResponse, error) {
+	resp := new(AtrResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryAtr, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetOpenChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetOpenChannel", Service: UUID, CID: 2, CIDName: "open-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetOpenChannel sends a open-channel set and returns the response (OpenChannelResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetOpenChannel(ctx context.Context, c mbim.Caller, req *OpenChannelSet) (*OpenChannelResponse, error) {
+	if req == nil {
+		req = new(OpenChannelSet)
+	}
+	resp := new(OpenChannelResponse)
+	ok, err := mbim.Call(ctx, c, &callSetOpenChannel, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetCloseChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetCloseChannel", Service: UUID, CID: 3, CIDName: "close-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetCloseChannel sends a close-channel set and returns the response (CloseChannelResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetCloseChannel(ctx context.Context, c mbim.Caller, req *CloseChannelSet) (*CloseChannelResponse, error) {
+	if req == nil {
+		req = new(CloseChannelSet)
+	}
+	resp := new(CloseChannelResponse)
+	ok, err := mbim.Call(ctx, c, &callSetCloseChannel, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetApdu = mbim.CallSpec{Func: "msuicclowlevelaccess.SetApdu", Service: UUID, CID: 4, CIDName: "apdu", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetApdu sends a apdu set and returns the response (ApduResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetApdu(ctx context.Context, c mbim.Caller, req *ApduSet) (*ApduResponse, error) {
+	if req == nil {
+		req = new(ApduSet)
+	}
+	resp := new(ApduResponse)
+	ok, err := mbim.Call(ctx, c, &callSetApdu, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryTerminalCapability sends a terminal-capability query and returns the response (TerminalCapabilityResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryTerminalCapability(ctx context.Context, c mbim.Caller) (*TerminalCapabilityResponse, error) {
+	resp := new(TerminalCapabilityResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryTerminalCapability, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.SetTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetTerminalCapability sends a terminal-capability set and returns the response (TerminalCapabilityResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetTerminalCapability(ctx context.Context, c mbim.Caller, req *TerminalCapabilitySet) (*TerminalCapabilityResponse, error) {
+	if req == nil {
+		req = new(TerminalCapabilitySet)
+	}
+	resp := new(TerminalCapabilityResponse)
+	ok, err := mbim.Call(ctx, c, &callSetTerminalCapability, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryReset = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryReset sends a reset query and returns the response (ResetResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryReset(ctx context.Context, c mbim.Caller) (*ResetResponse, error) {
+	resp := new(ResetResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryReset, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetReset = mbim.CallSpec{Func: "msuicclowlevelaccess.SetReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetReset sends a reset set and returns the response (ResetResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetReset(ctx context.Context, c mbim.Caller, req *ResetSet) (*ResetResponse, error) {
+	if req == nil {
+		req = new(ResetSet)
+	}
+	resp := new(ResetResponse)
+	ok, err := mbim.Call(ctx, c, &callSetReset, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryApplicationList = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryApplicationList", Service: UUID, CID: 7, CIDName: "application-list", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryApplicationList sends a application-list query and returns the response (ApplicationListResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryApplicationList(ctx context.Context, c mbim.Caller) (*ApplicationListResponse, error) {
+	resp := new(ApplicationListResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryApplicationList, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryFileStatus = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryFileStatus", Service: UUID, CID: 8, CIDName: "file-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryFileStatus sends a file-status query and returns the response (FileStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryFileStatus(ctx context.Context, c mbim.Caller, req *FileStatusQuery) (*FileStatusResponse, error) {
+	if req == nil {
+		req = new(FileStatusQuery)
+	}
+	resp := new(FileStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryFileStatus, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryReadBinary = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryReadBinary", Service: UUID, CID: 9, CIDName: "read-binary", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryReadBinary sends a read-binary query and returns the response (ReadBinaryResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryReadBinary(ctx context.Context, c mbim.Caller, req *ReadBinaryQuery) (*ReadBinaryResponse, error) {
+	if req == nil {
+		req = new(ReadBinaryQuery)
+	}
+	resp := new(ReadBinaryResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryReadBinary, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetReadBinary = mbim.CallSpec{Func: "msuicclowlevelaccess.SetReadBinary", Service: UUID, CID: 9, CIDName: "read-binary", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetReadBinary sends a read-binary set and returns the response (ReadBinaryResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetReadBinary(ctx context.Context, c mbim.Caller, req *ReadBinarySet) (*ReadBinaryResponse, error) {
+	if req == nil {
+		req = new(ReadBinarySet)
+	}
+	resp := new(ReadBinaryResponse)
+	ok, err := mbim.Call(ctx, c, &callSetReadBinary, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryReadRecord = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryReadRecord", Service: UUID, CID: 10, CIDName: "read-record", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryReadRecord sends a read-record query and returns the response (ReadRecordResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryReadRecord(ctx context.Context, c mbim.Caller, req *ReadRecordQuery) (*ReadRecordResponse, error) {
+	if req == nil {
+		req = new(ReadRecordQuery)
+	}
+	resp := new(ReadRecordResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryReadRecord, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetReadRecord = mbim.CallSpec{Func: "msuicclowlevelaccess.SetReadRecord", Service: UUID, CID: 10, CIDName: "read-record", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetReadRecord sends a read-record set and returns the response (ReadRecordResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetReadRecord(ctx context.Context, c mbim.Caller, req *ReadRecordSet) (*ReadRecordResponse, error) {
+	if req == nil {
+		req = new(ReadRecordSet)
+	}
+	resp := new(ReadRecordResponse)
+	ok, err := mbim.Call(ctx, c, &callSetReadRecord, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package msvoiceextensions
 
 import (
+	"context"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -93,4 +94,18 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "NitzNotify", New: func() mbim.Info { return new(NitzNotify) }},
 		}},
 	},
+}
+
+var callQueryNitz = mbim.CallSpec{Func: "msvoiceextensions.QueryNitz", Service: UUID, CID: 10, CIDName: "nitz", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryNitz sends a nitz query and returns the response (NitzResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryNitz(ctx context.Context, c mbim.Caller) (*NitzResponse, error) {
+	resp := new(NitzResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryNitz, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package phonebook
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -445,4 +446,59 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 		}},
 	},
+}
+
+var callQueryConfiguration = mbim.CallSpec{Func: "phonebook.QueryConfiguration", Service: UUID, CID: 1, CIDName: "configuration", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryConfiguration sends a configuration query and returns the response (ConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConfiguration(ctx context.Context, c mbim.Caller) (*ConfigurationResponse, error) {
+	resp := new(ConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryConfiguration, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRead = mbim.CallSpec{Func: "phonebook.QueryRead", Service: UUID, CID: 2, CIDName: "read", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRead sends a read query and returns the response (ReadResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRead(ctx context.Context, c mbim.Caller, req *ReadQuery) (*ReadResponse, error) {
+	if req == nil {
+		req = new(ReadQuery)
+	}
+	resp := new(ReadResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRead, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetDelete = mbim.CallSpec{Func: "phonebook.SetDelete", Service: UUID, CID: 3, CIDName: "delete", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetDelete sends a delete set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetDelete(ctx context.Context, c mbim.Caller, req *DeleteSet) error {
+	if req == nil {
+		req = new(DeleteSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetDelete, req, nil)
+	return err
+}
+
+var callSetWrite = mbim.CallSpec{Func: "phonebook.SetWrite", Service: UUID, CID: 4, CIDName: "write", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetWrite sends a write set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetWrite(ctx context.Context, c mbim.Caller, req *WriteSet) error {
+	if req == nil {
+		req = new(WriteSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetWrite, req, nil)
+	return err
 }

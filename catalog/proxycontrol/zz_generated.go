@@ -6,6 +6,7 @@
 package proxycontrol
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -114,4 +115,16 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "VersionNotify", New: func() mbim.Info { return new(VersionNotify) }},
 		}},
 	},
+}
+
+var callSetConfiguration = mbim.CallSpec{Func: "proxycontrol.SetConfiguration", Service: UUID, CID: 1, CIDName: "configuration", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetConfiguration sends a configuration set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetConfiguration(ctx context.Context, c mbim.Caller, req *ConfigurationSet) error {
+	if req == nil {
+		req = new(ConfigurationSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetConfiguration, req, nil)
+	return err
 }

@@ -6,6 +6,7 @@
 package qdu
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -801,4 +802,124 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "CommandResponse", New: func() mbim.Info { return new(CommandResponse) }},
 		}},
 	},
+}
+
+var callQueryUpdateSession = mbim.CallSpec{Func: "qdu.QueryUpdateSession", Service: UUID, CID: 1, CIDName: "update-session", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryUpdateSession sends a update-session query and returns the response (UpdateSessionResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryUpdateSession(ctx context.Context, c mbim.Caller) (*UpdateSessionResponse, error) {
+	resp := new(UpdateSessionResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryUpdateSession, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetUpdateSession = mbim.CallSpec{Func: "qdu.SetUpdateSession", Service: UUID, CID: 1, CIDName: "update-session", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetUpdateSession sends a update-session set and returns the response (UpdateSessionResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetUpdateSession(ctx context.Context, c mbim.Caller, req *UpdateSessionSet) (*UpdateSessionResponse, error) {
+	if req == nil {
+		req = new(UpdateSessionSet)
+	}
+	resp := new(UpdateSessionResponse)
+	ok, err := mbim.Call(ctx, c, &callSetUpdateSession, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryFileOpen = mbim.CallSpec{Func: "qdu.QueryFileOpen", Service: UUID, CID: 2, CIDName: "file-open", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryFileOpen sends a file-open query and returns the response (FileOpenResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryFileOpen(ctx context.Context, c mbim.Caller) (*FileOpenResponse, error) {
+	resp := new(FileOpenResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryFileOpen, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetFileOpen = mbim.CallSpec{Func: "qdu.SetFileOpen", Service: UUID, CID: 2, CIDName: "file-open", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetFileOpen sends a file-open set and returns the response (FileOpenResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetFileOpen(ctx context.Context, c mbim.Caller, req *FileOpenSet) (*FileOpenResponse, error) {
+	if req == nil {
+		req = new(FileOpenSet)
+	}
+	resp := new(FileOpenResponse)
+	ok, err := mbim.Call(ctx, c, &callSetFileOpen, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetFileWrite = mbim.CallSpec{Func: "qdu.SetFileWrite", Service: UUID, CID: 3, CIDName: "file-write", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetFileWrite sends a file-write set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetFileWrite(ctx context.Context, c mbim.Caller, req *FileWriteSet) error {
+	if req == nil {
+		req = new(FileWriteSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetFileWrite, req, nil)
+	return err
+}
+
+var callSetQuectelReboot = mbim.CallSpec{Func: "qdu.SetQuectelReboot", Service: UUID, CID: 4, CIDName: "quectel-reboot", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetQuectelReboot sends a quectel-reboot set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetQuectelReboot(ctx context.Context, c mbim.Caller, req *QuectelRebootSet) error {
+	if req == nil {
+		req = new(QuectelRebootSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetQuectelReboot, req, nil)
+	return err
+}
+
+var callSetQuectelReadVersion = mbim.CallSpec{Func: "qdu.SetQuectelReadVersion", Service: UUID, CID: 7, CIDName: "quectel-read-version", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetQuectelReadVersion sends a quectel-read-version set and returns the response (QuectelReadVersionResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetQuectelReadVersion(ctx context.Context, c mbim.Caller, req *QuectelReadVersionSet) (*QuectelReadVersionResponse, error) {
+	if req == nil {
+		req = new(QuectelReadVersionSet)
+	}
+	resp := new(QuectelReadVersionResponse)
+	ok, err := mbim.Call(ctx, c, &callSetQuectelReadVersion, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetCommand = mbim.CallSpec{Func: "qdu.SetCommand", Service: UUID, CID: 8, CIDName: "command", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetCommand sends a command set and returns the response (CommandResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetCommand(ctx context.Context, c mbim.Caller, req *CommandSet) (*CommandResponse, error) {
+	if req == nil {
+		req = new(CommandSet)
+	}
+	resp := new(CommandResponse)
+	ok, err := mbim.Call(ctx, c, &callSetCommand, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package qmi
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -106,4 +107,21 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MsgNotify", New: func() mbim.Info { return new(MsgNotify) }},
 		}},
 	},
+}
+
+var callSetMsg = mbim.CallSpec{Func: "qmi.SetMsg", Service: UUID, CID: 1, CIDName: "msg", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetMsg sends a msg set and returns the response (MsgResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetMsg(ctx context.Context, c mbim.Caller, req *MsgSet) (*MsgResponse, error) {
+	if req == nil {
+		req = new(MsgSet)
+	}
+	resp := new(MsgResponse)
+	ok, err := mbim.Call(ctx, c, &callSetMsg, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package quectel
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -141,4 +142,35 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RadioStateResponse", New: func() mbim.Info { return new(RadioStateResponse) }},
 		}},
 	},
+}
+
+var callQueryRadioState = mbim.CallSpec{Func: "quectel.QueryRadioState", Service: UUID, CID: 1, CIDName: "radio-state", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRadioState sends a radio-state query and returns the response (RadioStateResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRadioState(ctx context.Context, c mbim.Caller) (*RadioStateResponse, error) {
+	resp := new(RadioStateResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRadioState, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetRadioState = mbim.CallSpec{Func: "quectel.SetRadioState", Service: UUID, CID: 1, CIDName: "radio-state", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetRadioState sends a radio-state set and returns the response (RadioStateResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetRadioState(ctx context.Context, c mbim.Caller, req *RadioStateSet) (*RadioStateResponse, error) {
+	if req == nil {
+		req = new(RadioStateSet)
+	}
+	resp := new(RadioStateResponse)
+	ok, err := mbim.Call(ctx, c, &callSetRadioState, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

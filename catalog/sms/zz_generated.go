@@ -6,6 +6,7 @@
 package sms
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -922,4 +923,95 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MessageStoreStatusNotify", New: func() mbim.Info { return new(MessageStoreStatusNotify) }},
 		}},
 	},
+}
+
+var callQueryConfiguration = mbim.CallSpec{Func: "sms.QueryConfiguration", Service: UUID, CID: 1, CIDName: "configuration", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryConfiguration sends a configuration query and returns the response (ConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryConfiguration(ctx context.Context, c mbim.Caller) (*ConfigurationResponse, error) {
+	resp := new(ConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryConfiguration, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetConfiguration = mbim.CallSpec{Func: "sms.SetConfiguration", Service: UUID, CID: 1, CIDName: "configuration", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetConfiguration sends a configuration set and returns the response (ConfigurationResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetConfiguration(ctx context.Context, c mbim.Caller, req *ConfigurationSet) (*ConfigurationResponse, error) {
+	if req == nil {
+		req = new(ConfigurationSet)
+	}
+	resp := new(ConfigurationResponse)
+	ok, err := mbim.Call(ctx, c, &callSetConfiguration, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryRead = mbim.CallSpec{Func: "sms.QueryRead", Service: UUID, CID: 2, CIDName: "read", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryRead sends a read query and returns the response (ReadResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryRead(ctx context.Context, c mbim.Caller, req *ReadQuery) (*ReadResponse, error) {
+	if req == nil {
+		req = new(ReadQuery)
+	}
+	resp := new(ReadResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryRead, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetSend = mbim.CallSpec{Func: "sms.SetSend", Service: UUID, CID: 3, CIDName: "send", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetSend sends a send set and returns the response (SendResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetSend(ctx context.Context, c mbim.Caller, req *SendSet) (*SendResponse, error) {
+	if req == nil {
+		req = new(SendSet)
+	}
+	resp := new(SendResponse)
+	ok, err := mbim.Call(ctx, c, &callSetSend, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetDelete = mbim.CallSpec{Func: "sms.SetDelete", Service: UUID, CID: 4, CIDName: "delete", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetDelete sends a delete set and waits for the response.
+// A failure status is a *mbim.StatusError.
+func SetDelete(ctx context.Context, c mbim.Caller, req *DeleteSet) error {
+	if req == nil {
+		req = new(DeleteSet)
+	}
+	_, err := mbim.Call(ctx, c, &callSetDelete, req, nil)
+	return err
+}
+
+var callQueryMessageStoreStatus = mbim.CallSpec{Func: "sms.QueryMessageStoreStatus", Service: UUID, CID: 5, CIDName: "message-store-status", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryMessageStoreStatus sends a message-store-status query and returns the response (MessageStoreStatusResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryMessageStoreStatus(ctx context.Context, c mbim.Caller) (*MessageStoreStatusResponse, error) {
+	resp := new(MessageStoreStatusResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryMessageStoreStatus, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

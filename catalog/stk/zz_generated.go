@@ -6,6 +6,7 @@
 package stk
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -400,4 +401,83 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "EnvelopeResponse", New: func() mbim.Info { return new(EnvelopeResponse) }},
 		}},
 	},
+}
+
+var callQueryPac = mbim.CallSpec{Func: "stk.QueryPac", Service: UUID, CID: 1, CIDName: "pac", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryPac sends a pac query and returns the response (PacResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryPac(ctx context.Context, c mbim.Caller) (*PacResponse, error) {
+	resp := new(PacResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryPac, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetPac = mbim.CallSpec{Func: "stk.SetPac", Service: UUID, CID: 1, CIDName: "pac", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetPac sends a pac set and returns the response (PacResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetPac(ctx context.Context, c mbim.Caller, req *PacSet) (*PacResponse, error) {
+	if req == nil {
+		req = new(PacSet)
+	}
+	resp := new(PacResponse)
+	ok, err := mbim.Call(ctx, c, &callSetPac, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetTerminalResponse = mbim.CallSpec{Func: "stk.SetTerminalResponse", Service: UUID, CID: 2, CIDName: "terminal-response", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetTerminalResponse sends a terminal-response set and returns the response (TerminalResponseResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetTerminalResponse(ctx context.Context, c mbim.Caller, req *TerminalResponseSet) (*TerminalResponseResponse, error) {
+	if req == nil {
+		req = new(TerminalResponseSet)
+	}
+	resp := new(TerminalResponseResponse)
+	ok, err := mbim.Call(ctx, c, &callSetTerminalResponse, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryEnvelope = mbim.CallSpec{Func: "stk.QueryEnvelope", Service: UUID, CID: 3, CIDName: "envelope", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// QueryEnvelope sends a envelope query and returns the response (EnvelopeResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryEnvelope(ctx context.Context, c mbim.Caller) (*EnvelopeResponse, error) {
+	resp := new(EnvelopeResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryEnvelope, nil, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetEnvelope = mbim.CallSpec{Func: "stk.SetEnvelope", Service: UUID, CID: 3, CIDName: "envelope", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetEnvelope sends a envelope set and returns the response (EnvelopeResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetEnvelope(ctx context.Context, c mbim.Caller, req *EnvelopeSet) (*EnvelopeResponse, error) {
+	if req == nil {
+		req = new(EnvelopeSet)
+	}
+	resp := new(EnvelopeResponse)
+	ok, err := mbim.Call(ctx, c, &callSetEnvelope, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

@@ -6,6 +6,7 @@
 package ussd
 
 import (
+	"context"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -249,4 +250,21 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "UssdNotify", New: func() mbim.Info { return new(UssdNotify) }},
 		}},
 	},
+}
+
+var callSetUssd = mbim.CallSpec{Func: "ussd.SetUssd", Service: UUID, CID: 1, CIDName: "ussd", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+
+// SetUssd sends a ussd set and returns the response (UssdResponse).
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetUssd(ctx context.Context, c mbim.Caller, req *UssdSet) (*UssdResponse, error) {
+	if req == nil {
+		req = new(UssdSet)
+	}
+	resp := new(UssdResponse)
+	ok, err := mbim.Call(ctx, c, &callSetUssd, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
 }

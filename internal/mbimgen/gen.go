@@ -300,6 +300,10 @@ func (g *gen) generate() ([]byte, error) {
 	}
 	g.p("\t},")
 	g.p("}")
+	g.p("")
+	for i := range s.CIDs {
+		g.helpers(&s.CIDs[i], all[i])
+	}
 
 	body = g.buf
 	g.buf = save
