@@ -603,13 +603,13 @@ func handlePacketService(m *Modem, r *Request) Reply {
 
 // ---- signal
 
-// rsrpCode codes an RSRP in dBm as MBIMEx 2.0 does (0: -156 dBm or less,
-// 126: -31 dBm or more).
-func rsrpCode(dbm int32) uint32 { return uint32(min(max(dbm+156, 0), 126)) }
+// rsrpCode codes an RSRP in dBm as MBIMEx 2.0 does (0: below -156 dBm,
+// 1: -156 dBm ... 126: -31 dBm or more), which is how libmbim reads it.
+func rsrpCode(dbm int32) uint32 { return uint32(min(max(dbm+157, 0), 126)) }
 
-// snrCode codes an SNR in dB (0: -23 dB or less, 127: 40 dB or more, half
-// dB steps).
-func snrCode(db float64) uint32 { return uint32(min(max(math.Round((db+23)*2), 0), 127)) }
+// snrCode codes an SNR in dB (0: below -23 dB, 1: -23 dB, half dB steps,
+// 127: 40 dB or more).
+func snrCode(db float64) uint32 { return uint32(min(max(math.Round((db+23)*2)+1, 0), 127)) }
 
 func (m *Modem) signalInfo(v mbim.Version) mbim.Info {
 	s := m.signal

@@ -1,0 +1,348 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gombim/gombim/mbim"
+)
+
+// These tests drive the simulator with the real mbimcli (Debian's
+// libmbim-utils 1.28) over a pty, as a modem's control port. mbimcli opens
+// and closes the device on every run.
+
+func mbimcliPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("mbimcli")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mbimcli is required in CI (apt-get install libmbim-utils)")
+		}
+		t.Skip("mbimcli not installed (apt-get install libmbim-utils)")
+	}
+	return p
+}
+
+var (
+	logLine = regexp.MustCompile(`^\[\d{1,2} \w{3} \d{4}, \d\d:\d\d:\d\d\] `)
+	// libmbim's own complaints about what it received: g_warning and
+	// g_critical output, and parse failures.
+	complaint = regexp.MustCompile(`(?i)\[warning\]|\[critical\]|-WARNING \*\*|-CRITICAL \*\*|couldn't parse|invalid (message|contents)|unexpected|malformed|truncated`)
+)
+
+// mbimcli runs mbimcli --verbose on link and returns what it prints
+// without the debug log. It fails the test if libmbim complained about any
+// message.
+func mbimcli(t *testing.T, link string, args ...string) string {
+	t.Helper()
+	bin := mbimcliPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-d", link, "--verbose"}, args...)...)
+	out, _ := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("mbimcli %s: timed out:\n%s", strings.Join(args, " "), out)
+	}
+	var keep []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if complaint.MatchString(l) {
+			t.Errorf("mbimcli %s: libmbim complains: %s", strings.Join(args, " "), l)
+		}
+		if logLine.MatchString(l) || strings.HasPrefix(l, "<<<<<<") || strings.HasPrefix(l, ">>>>>>") || strings.TrimSpace(l) == "" {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// step is one mbimcli run and what its output must contain.
+type step struct {
+	args []string
+	want []string
+	// check, if set, looks at the modem afterwards.
+	check func(t *testing.T, m *Modem)
+}
+
+func run(t *testing.T, m *Modem, link string, steps []step) map[string]bool {
+	t.Helper()
+	actions := map[string]bool{}
+	for _, s := range steps {
+		out := mbimcli(t, link, s.args...)
+		for _, w := range s.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("mbimcli %s: output lacks %q:\n%s", strings.Join(s.args, " "), w, out)
+			}
+		}
+		if s.check != nil {
+			s.check(t, m)
+		}
+		for _, a := range s.args {
+			if strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "--device-open") {
+				actions[strings.SplitN(a, "=", 2)[0]] = true
+			}
+		}
+	}
+	return actions
+}
+
+func q(s string) string { return "'" + s + "'" }
+
+func TestMbimcliBasicConnect(t *testing.T) {
+	sc := DefaultScenario()
+	m, link := startPTY(t, sc)
+	d := sc.Device
+	steps := []step{
+		{args: []string{"--query-device-caps"}, want: []string{"Device ID: " + q(d.DeviceID), "Firmware info: " + q(d.Firmware),
+			"Hardware info: " + q(d.Hardware), "Max sessions: '8'", "Data class: 'gprs, edge, umts, hsdpa, hsupa, lte'"}},
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'initialized'",
+			"Subscriber ID: " + q(sc.SIMs[0].IMSI), "SIM ICCID: " + q(sc.SIMs[0].ICCID), "'+15551234567'"}},
+		{args: []string{"--query-radio-state"}, want: []string{"Software radio state: 'on'"}},
+		{args: []string{"--query-device-services"}, want: []string{"Service: 'basic-connect'", "Service: 'ms-basic-connect-extensions'",
+			"Service: 'dss'", "Service: 'ms-firmware-id'", "[0ebb1ceb-af2d-484d-8df3-53bc51fd162c]", "DSS payload: 2", "Max DSS instances: 1",
+			"connect (12)", "Max DSS sessions: '1'"}},
+		{args: []string{"--query-pin-state"}, want: []string{"PIN state: 'unlocked'", "PIN type: 'pin1'", "Remaining attempts: '3'"}},
+		{args: []string{"--query-pin-list"}, want: []string{"PIN1:", "Mode: 'disabled'", "Format: 'numeric'"}},
+		{args: []string{"--query-home-provider"}, want: []string{"Provider ID: '00101'", "Provider name: 'Test Network'", "State: 'home, registered'"}},
+		{args: []string{"--query-preferred-providers"}, want: []string{"Preferred providers (1)", "Provider ID: '00101'"}},
+		{args: []string{"--query-visible-providers"}, want: []string{"Visible providers (3)", "Provider name: 'Partner Net'",
+			"State: 'forbidden, visible'", "State: 'home, preferred, visible, registered'"}},
+		{args: []string{"--query-registration-state"}, want: []string{"Register state: 'home'", "Provider ID: '00101'",
+			"Register mode: 'automatic'", "Registration flags: 'packet-service-automatic-attach'"}},
+		{args: []string{"--query-signal-state"}, want: []string{"RSSI [0-31,99]: '20'", "Error rate [0-7,99]: '0'"}},
+		{args: []string{"--set-signal-state=signal-strength-interval=5,rssi-threshold=2,error-rate-threshold=3"},
+			want: []string{"Signal strength interval: '5'", "RSSI threshold: '2'", "Error rate threshold: '3'"}},
+		{args: []string{"--query-packet-service-state"}, want: []string{"Packet service state: 'attached'", "Uplink speed: '50000000 bps'"}},
+		{args: []string{"--detach-packet-service"}, want: []string{"Successfully detached", "Packet service state: 'detached'"}},
+		{args: []string{"--connect=access-string=internet"}, want: []string{"PacketServiceDetached"}},
+		{args: []string{"--attach-packet-service"}, want: []string{"Successfully attached", "Packet service state: 'attached'"}},
+		{args: []string{"--query-connection-state"}, want: []string{"Activation state: 'deactivated'"}},
+		{args: []string{"--query-ip-configuration"}, want: []string{"ContextNotActivated"}},
+		{args: []string{"--connect=access-string=internet,ip-type=ipv4v6"}, want: []string{"Successfully connected",
+			"Activation state: 'activated'", "IP type: 'ipv4v6'", "Context type: 'internet'",
+			"IP [0]: '10.64.0.2/30'", "IP [0]: '2001:db8:64::2/64'"}},
+		{args: []string{"--query-ip-configuration"}, want: []string{"IPv4 configuration available: 'address, gateway, dns, mtu'",
+			"IP [0]: '10.64.0.2/30'", "Gateway: '10.64.0.1'", "DNS [0]: '10.64.0.10'", "DNS [1]: '10.64.0.11'", "MTU: '1500'",
+			"IP [0]: '2001:db8:64::2/64'", "Gateway: '2001:db8:64::1'", "DNS [0]: '2001:db8:64::10'"}},
+		{args: []string{"--connect=session-id=1,access-string=ims,ip-type=ipv6,context-type=ims"}, want: []string{"Session ID: '1'",
+			"IP type: 'ipv6'", "Context type: 'ims'", "IP [0]: '2001:db8:64::3/64'"}},
+		{args: []string{"--query-ip-configuration=1"}, want: []string{"IP [0]: '2001:db8:64::3/64'"}},
+		{args: []string{"--query-connection-state=1"}, want: []string{"Session ID: '1'", "Activation state: 'activated'"}},
+		{args: []string{"--query-packet-statistics"}, want: []string{"Octets (in):"}, check: func(t *testing.T, m *Modem) {
+			time.Sleep(20 * time.Millisecond)
+			m.Lock()
+			defer m.Unlock()
+			if m.stats().inOctets == 0 {
+				t.Error("packet statistics do not grow while connected")
+			}
+		}},
+		{args: []string{"--ms-query-pco"}, want: []string{"PCO data type: 'complete'", "PCO data: '27 08 80 FF 00 04 00 F1 10 00'"}},
+		{args: []string{"--set-ip-packet-filters=session-id=0,packet-filter=ff00ff00,packet-mask=ffffffff"},
+			want: []string{"IP packet filters: (1)", "Packet filter : FF 00 FF 00"}},
+		{args: []string{"--query-ip-packet-filters=0"}, want: []string{"IP packet filters: (1)", "Packet mask   : FF FF FF FF"}},
+		{args: []string{"--disconnect=1"}, want: []string{"Successfully disconnected", "Activation state: 'deactivated'"}},
+		{args: []string{"--disconnect"}, want: []string{"Successfully disconnected"}},
+		{args: []string{"--query-ip-packet-filters=0"}, want: []string{"IP packet filters: (0)"}},
+		{args: []string{"--set-radio-state=off"}, want: []string{"Software radio state: 'off'"}},
+		{args: []string{"--query-radio-state"}, want: []string{"Hardware radio state: 'on'", "Software radio state: 'off'"}},
+		{args: []string{"--query-registration-state"}, want: []string{"Register state: 'deregistered'"}},
+		{args: []string{"--query-visible-providers"}, want: []string{"RadioPowerOff"}},
+		{args: []string{"--query-signal-state"}, want: []string{"RSSI [0-31,99]: '99'"}},
+		{args: []string{"--set-radio-state=on"}, want: []string{"Software radio state: 'on'"}},
+		{args: []string{"--register-automatic"}, want: []string{"Successfully launched automatic registration", "Register state: 'home'"}},
+		{args: []string{"--query-packet-service-state"}, want: []string{"Packet service state: 'attached'"}},
+		{args: []string{"--query-provisioned-contexts"}, want: []string{"Provisioned contexts (2)", "Access string: 'internet'", "Context type: 'ims'"}},
+		{args: []string{"--set-provisioned-contexts=context-id=3,context-type=internet,access-string=corp.example,auth=pap,username=u,password=p,compression=none,provider-id=00101"},
+			want: []string{"Provisioned contexts (3)", "Access string: 'corp.example'", "Auth protocol: 'pap'"}},
+		{args: []string{"--query-provisioned-contexts"}, want: []string{"Context ID 3:", "Username: 'u'"}},
+		{args: []string{"--set-network-idle-hint=enabled"}, want: []string{"Network idle hint state: 'enabled'"}},
+		{args: []string{"--query-network-idle-hint"}, want: []string{"Network idle hint state: 'enabled'"}},
+		{args: []string{"--query-emergency-mode"}, want: []string{"Emergency mode: 'off'"}},
+		// MBIM 1.0 has no emergency-mode set.
+		{args: []string{"--set-emergency-mode=on"}, want: []string{"NoDeviceSupport"}},
+		{args: []string{"--set-service-activation=0102"}, want: []string{"Service activation response received", "Network error: 'none'"}},
+		{args: []string{"--ms-query-firmware-id"}, want: []string{"Firmware ID retrieved: " + q(d.FirmwareID.String())}},
+		{args: []string{"--dss-connect=0ebb1ceb-af2d-484d-8df3-53bc51fd162c,1"}, want: []string{"Successfully connected"},
+			check: func(t *testing.T, m *Modem) {
+				if s := m.DSSSessions(); len(s) != 1 || s[0].Service != ModemFileTransfer || s[0].Session != 1 {
+					t.Errorf("DSS sessions after connect: %v", s)
+				}
+			}},
+		{args: []string{"--dss-connect=0ebb1ceb-af2d-484d-8df3-53bc51fd162c,2"}, want: []string{"DssInstanceLimit"}},
+		{args: []string{"--dss-disconnect=0ebb1ceb-af2d-484d-8df3-53bc51fd162c,1"}, want: []string{"Successfully disconnected"},
+			check: func(t *testing.T, m *Modem) {
+				if s := m.DSSSessions(); len(s) != 0 {
+					t.Errorf("DSS sessions after disconnect: %v", s)
+				}
+			}},
+		{args: []string{"--dss-disconnect=0ebb1ceb-af2d-484d-8df3-53bc51fd162c,1"}, want: []string{"InvalidDeviceServiceOperation"}},
+	}
+	actions := run(t, m, link, steps)
+	t.Logf("%d distinct Basic Connect/DSS/firmware ID actions", len(actions))
+}
+
+func TestMbimcliMSBasicConnectExtensions(t *testing.T) {
+	sc := DefaultScenario()
+	m, link := startPTY(t, sc)
+	d := sc.Device
+	steps := []step{
+		{args: []string{"--ms-query-sys-caps"}, want: []string{"Number of executors: '1'", "Number of slots: '2'",
+			fmt.Sprintf("Modem ID: '%d'", d.ModemID)}},
+		// MBIMEx 1.0 session: MBIM_MS_DEVICE_CAPS_INFO_V2 layout.
+		{args: []string{"--ms-query-device-caps"}, want: []string{"Device ID: " + q(d.DeviceID), "Executor Index: '0'"}},
+		{args: []string{"--device-open-ms-mbimex-v2", "--ms-query-device-caps"}, want: []string{"Device ID: " + q(d.DeviceID)}},
+		// MBIMEx 3.0: the V3 layout with band classes.
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-device-caps"}, want: []string{"LTE band class: '1, 3, 7, 20, 28'",
+			"NR band class: '78'", "Device ID: " + q(d.DeviceID), "Firmware info: " + q(d.Firmware)}},
+		{args: []string{"--ms-query-version=1.0,2.0"}, want: []string{"MBIM extended version : 2.00"}},
+		{args: []string{"--ms-query-version=1.0,4.0"}, want: []string{"MBIM extended version : 4.00"}},
+		{args: []string{"--ms-query-slot-info-status=0"}, want: []string{"Slot '0': 'state-active'"}},
+		{args: []string{"--ms-query-slot-info-status=1"}, want: []string{"Slot '1': 'state-empty'"}},
+		{args: []string{"--ms-query-device-slot-mappings"}, want: []string{"Executor '0': slot '0'"}},
+		{args: []string{"--ms-set-device-slot-mappings=1"}, want: []string{"Executor '0': slot '1'"}},
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'sim-not-inserted'"}},
+		{args: []string{"--ms-query-slot-info-status=0"}, want: []string{"Slot '0': 'state-off'"}},
+		{args: []string{"--ms-set-device-slot-mappings=0"}, want: []string{"Executor '0': slot '0'"},
+			check: func(t *testing.T, m *Modem) { waitRegistered(t, m) }},
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'initialized'"}},
+		{args: []string{"--ms-query-lte-attach-configuration"}, want: []string{"Configuration 0:", "Roaming:       home",
+			"Roaming:       non-partner", "Access string: internet"}},
+		{args: []string{"--ms-query-lte-attach-info"}, want: []string{"v1.0 LTE attach info", "Attach state:  attached", "IP type:       ipv4v6"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-lte-attach-info"}, want: []string{"v3.0 LTE attach info",
+			"Attach state:  attached", "Network error: none"}},
+		{args: []string{"--ms-query-provisioned-contexts"}, want: []string{"Context ID 1:", "Roaming control: 'allow-all'", "Source: 'operator'"}},
+		{args: []string{"--ms-set-provisioned-contexts=operation=default,context-type=internet,ip-type=ipv4,state=enabled,roaming-control=allow-all,media-type=all,source=user,auth=chap,compression=none,username=a,password=b,access-string=newapn"},
+			want: []string{"Access string: 'newapn'", "Source: 'user'", "Auth protocol: 'chap'"}},
+		{args: []string{"--query-provisioned-contexts"}, want: []string{"Access string: 'newapn'"}},
+		{args: []string{"--ms-query-location-info-status"}, want: []string{"Location area code:  1234", "Tracking area code:  002345",
+			"Cell ID:             001A2B3C"}},
+		{args: []string{"--ms-query-base-stations-info"}, want: []string{"System type: lte", "LTE Serving cell:", "Provider id: 00101",
+			"EARFCN: 1300", "RSRP: -95 dBm", "Neighboring LTE cells: 1"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-base-stations-info"}, want: []string{"System subtype: none",
+			"Physical cell id: 101"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-registration-parameters"}, want: []string{"MICO mode: disabled",
+			"Default PDU activation: likely"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-set-registration-parameters=mico-mode=enabled,drx-cycle=64,ladn-info=requested,default-pdu-activation-hint=unlikely,re-register-if-needed=yes"},
+			want: []string{"MICO mode: enabled", "DRX cycle: 64", "LADN information: requested", "Re-register if needed: yes"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-registration-parameters"}, want: []string{"MICO mode: enabled"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-modem-configuration"}, want: []string{"Status: 'completed'", "Name: 'generic-00101'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-wake-reason"}, want: []string{"Wake type: 'cid-indication'",
+			"Service: 'a289cc33-bcbb-8b4f-b6b0-133ec2aae6df'"}},
+		// MBIMEx 2.0 and 3.0 sessions of Basic Connect.
+		{args: []string{"--device-open-ms-mbimex-v2", "--query-registration-state"}, want: []string{"Register state: 'home'"}},
+		{args: []string{"--device-open-ms-mbimex-v2", "--query-signal-state"}, want: []string{"RSSI [0-31,99]: '20'", "RSRP: '-95 dBm'", "SNR: '12.0 dB'"}},
+		{args: []string{"--device-open-ms-mbimex-v2", "--query-packet-service-state"}, want: []string{"Packet service state: 'attached'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--query-packet-service-state"}, want: []string{"Packet service state: 'attached'", "TAI PLMN MCC: '001'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--query-subscriber-ready-status"}, want: []string{"Ready state: 'initialized'",
+			"Flags: 'sim-removability-known, sim-removable'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--connect=access-string=internet,ip-type=ipv4"}, want: []string{"Successfully connected",
+			"IP type: 'ipv4'", "Access string: 'internet'", "IP [0]: '10.64.0.2/30'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--query-connection-state"}, want: []string{"Activation state: 'activated'", "Access string: 'internet'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--query-ip-packet-filters"}, want: []string{"IP packet filters: (0)"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--disconnect"}, want: []string{"Successfully disconnected"}},
+	}
+	actions := run(t, m, link, steps)
+	t.Logf("%d distinct actions", len(actions))
+}
+
+func TestMbimcliPIN(t *testing.T) {
+	sc := scenario(func(s *Scenario) {
+		s.SIMs[0].State = SIMPINLocked
+		s.SIMs[0].PIN1 = "1111"
+		s.SIMs[0].PUK1 = "87654321"
+	})
+	m, link := startPTY(t, sc)
+	steps := []step{
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'device-locked'", "SIM ICCID: " + q(sc.SIMs[0].ICCID)}},
+		{args: []string{"--query-pin-state"}, want: []string{"PIN state: 'locked'", "PIN type: 'pin1'", "Remaining attempts: '3'"}},
+		{args: []string{"--query-registration-state"}, want: []string{"Register state: 'deregistered'"}},
+		{args: []string{"--connect=access-string=internet"}, want: []string{"PinRequired"}},
+		{args: []string{"--enter-pin=0000"}, want: []string{"Failure"}},
+		{args: []string{"--query-pin-state"}, want: []string{"Remaining attempts: '2'"}},
+		{args: []string{"--enter-pin=1111"}, want: []string{"PIN operation successful", "PIN state: 'unlocked'", "Remaining attempts: '3'"}},
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'initialized'", "Subscriber ID: " + q(sc.SIMs[0].IMSI)}},
+		{args: []string{"--change-pin=1111,2222"}, want: []string{"PIN operation successful"}},
+		{args: []string{"--disable-pin=1111"}, want: []string{"Failure"}},
+		{args: []string{"--disable-pin=2222"}, want: []string{"PIN operation successful"}},
+		{args: []string{"--query-pin-list"}, want: []string{"Mode: 'disabled'"}},
+		{args: []string{"--enable-pin=2222"}, want: []string{"PIN operation successful"}},
+		{args: []string{"--query-pin-list"}, want: []string{"Mode: 'enabled'"}},
+	}
+	run(t, m, link, steps)
+
+	// Three wrong PINs lock PIN1 behind the PUK: simulate a power cycle
+	// into the locked state through the modem, then exhaust the PIN.
+	m.Lock()
+	m.activeSIM().state = SIMPINLocked
+	m.Unlock()
+	run(t, m, link, []step{
+		{args: []string{"--enter-pin=0000"}, want: []string{"Failure"}},
+		{args: []string{"--enter-pin=0000"}, want: []string{"Failure"}},
+		{args: []string{"--enter-pin=0000"}, want: []string{"Failure"}},
+		{args: []string{"--query-pin-state"}, want: []string{"PIN type: 'puk1'", "PIN state: 'locked'", "Remaining attempts: '10'"}},
+		{args: []string{"--enter-puk=11111111,4444"}, want: []string{"Failure"}},
+		{args: []string{"--query-pin-state"}, want: []string{"PIN type: 'puk1'", "Remaining attempts: '9'"}},
+		{args: []string{"--enter-puk=87654321,4444"}, want: []string{"PIN operation successful", "PIN state: 'unlocked'"}},
+		{args: []string{"--query-subscriber-ready-status"}, want: []string{"Ready state: 'initialized'"}},
+		{args: []string{"--enter-pin=4444"}, want: []string{"PIN operation successful"}},
+		{args: []string{"--register-automatic"}, want: []string{"Register state: 'home'"}},
+	})
+}
+
+// A modem whose native MBIMEx is 2.0 answers a 3.0 host with 2.0, and
+// libmbim then uses the 2.0 layouts.
+func TestMbimcliNativeVersion(t *testing.T) {
+	m, link := startPTY(t, scenario(func(s *Scenario) { s.MBIMEx = mbim.MBIMEx2 }))
+	run(t, m, link, []step{
+		{args: []string{"--ms-query-version=1.0,3.0"}, want: []string{"MBIM extended version : 2.00"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-device-caps"}, want: []string{"Executor Index: '0'"}},
+		{args: []string{"--device-open-ms-mbimex-v3", "--query-packet-service-state"}, want: []string{"Packet service state: 'attached'"}},
+	})
+	out := mbimcli(t, link, "--device-open-ms-mbimex-v3", "--ms-query-device-caps")
+	if strings.Contains(out, "LTE band class") {
+		t.Errorf("a 2.0 modem answered with the 3.0 device caps layout:\n%s", out)
+	}
+}
+
+// The simulator survives a hundred mbimcli runs, each opening and closing
+// the pty.
+func TestMbimcliManyRuns(t *testing.T) {
+	m, link := startPTY(t, nil)
+	for i := 0; i < 100; i++ {
+		arg := "--query-radio-state"
+		want := "Software radio state: 'on'"
+		if i%2 == 1 {
+			arg, want = "--query-registration-state", "Register state: 'home'"
+		}
+		out := mbimcli(t, link, arg)
+		if !strings.Contains(out, want) {
+			t.Fatalf("run %d: %s lacks %q:\n%s", i, arg, want, out)
+		}
+	}
+	_ = m
+}
+
+// waitRegistered waits until the modem has registered and attached again
+// (after a SIM slot change, which takes the scenario's registration time).
+func waitRegistered(t *testing.T, m *Modem) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m.Lock()
+		ok := m.registered() && m.attached()
+		m.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the modem did not register again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
