@@ -25,7 +25,7 @@ func startPTY(t *testing.T, sc *Scenario) (*Modem, string) {
 	if testing.Verbose() && os.Getenv("SIM_LOG") != "" {
 		m.SetLogger(t.Logf)
 	}
-	link := filepath.Join(t.TempDir(), "cdc-wdm-sim")
+	link := filepath.Join(t.TempDir(), "mbim-sim")
 	ctx, cancel := context.WithCancel(context.Background())
 	_, wait, err := m.StartPTY(ctx, link)
 	if err != nil {

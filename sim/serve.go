@@ -523,6 +523,7 @@ func (m *Modem) StartPTY(ctx context.Context, link string) (slave string, wait f
 	if err != nil {
 		return "", nil, err
 	}
+	slave = p.SlavePath()
 	m.begin()
 	done := make(chan error, 1)
 	go func() {
@@ -557,7 +558,7 @@ func (m *Modem) StartPTY(ctx context.Context, link string) (slave string, wait f
 			m.mu.Unlock()
 		}
 	}()
-	return p.SlavePath(), func() error { return <-done }, nil
+	return slave, func() error { return <-done }, nil
 }
 
 func newLinkedPTY(link string) (*transport.PTY, error) {
