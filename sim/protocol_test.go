@@ -414,3 +414,34 @@ func mustBytes(m mbim.Message) []byte {
 	}
 	return b
 }
+
+func TestExampleScenario(t *testing.T) {
+	sc, err := LoadScenario("../examples/scenario.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.MBIMEx != mbim.MBIMEx3 || sc.SIMs[0].State != SIMPINLocked || len(sc.Timeline) != 8 || len(sc.Faults) != 3 ||
+		sc.Timings.Scan.D() != 3*time.Second || sc.IP.IPv4.String() != "100.64.12.34/29" || sc.PCO.Container != 0xFF00 ||
+		sc.Device.DataClass&bc.DataClass5gNsa == 0 || !sc.SIMs[1].ESIM {
+		t.Errorf("example scenario read as %+v", sc)
+	}
+	if _, err := New(sc); err != nil {
+		t.Fatal(err)
+	}
+	// Keys a scenario file does not give keep their defaults.
+	sc, err = ParseScenario([]byte(`{"network":{"home":{"plmn":"310260","name":"T-Mobile"}},"timings":{"scan":1500}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultScenario()
+	if sc.Network.Home.Name != "T-Mobile" || sc.Timings.Scan.D() != 1500*time.Millisecond || sc.Device.DeviceID != def.Device.DeviceID ||
+		len(sc.SIMs) != 2 || sc.SIMs[0].IMSI != def.SIMs[0].IMSI || sc.Network.RSSI != def.Network.RSSI {
+		t.Errorf("defaults lost: %+v", sc)
+	}
+	if _, err := ParseScenario([]byte(`{"sims":[{"state":"pin-lockd"}]}`)); err == nil {
+		t.Error("bad SIM state accepted")
+	}
+	if _, err := ParseScenario([]byte(`{"netwrk":{}}`)); err == nil {
+		t.Error("unknown key accepted")
+	}
+}
