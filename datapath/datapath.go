@@ -41,9 +41,14 @@ type Source interface {
 	//     after a modem reset);
 	//   - an error wrapping ErrLinkDown: the interface went down; reading
 	//     resumes when it is up again;
-	//   - ctx.Err() if ctx ends first. Packet sources can be read again
-	//     afterwards; byte-stream sources cannot (the stream position is
-	//     lost in the middle of a block), so cancel them only to stop;
+	//   - ctx.Err() if ctx ends first. Once ctx has ended, datagrams the
+	//     host has already received (whole NTBs in the stream source's
+	//     buffer, frames queued on the packet socket, up to its buffer
+	//     size) are still delivered, without waiting for more, so that a
+	//     capture stopped by SIGTERM writes everything received. Packet
+	//     sources can be read again afterwards; byte-stream sources cannot
+	//     (the stream position is lost in the middle of a block), so
+	//     cancel them only to stop;
 	//   - ErrClosed after Close.
 	// Any other error is fatal for the source.
 	ReadDatagram(ctx context.Context) (Datagram, error)

@@ -416,3 +416,25 @@ func TestNetdevErrors(t *testing.T) {
 		t.Fatalf("write after Close: %v", err)
 	}
 }
+
+// After cancellation, frames already queued on the socket are still
+// delivered, then the context's error; the source stays usable.
+func TestNetdevDrainsAfterCancel(t *testing.T) {
+	ns := newRig(t, 1500)
+	src, prod := open(t, ns, NetdevOptions{Mode: NetdevParent})
+	for i := 0; i < 10; i++ {
+		prod.WriteDatagram(0, []byte{byte(i), 0})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 10; i++ {
+		d, err := src.ReadDatagram(ctx)
+		if err != nil || d.Data[0] != byte(i) {
+			t.Fatalf("queued frame %d: %v %v", i, d.Data, err)
+		}
+	}
+	if _, err := src.ReadDatagram(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("after the queue: %v", err)
+	}
+	transfer(t, src, prod, 0, 20, 500, nil)
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -447,5 +449,63 @@ func TestLossErrorText(t *testing.T) {
 	e = &LossError{What: "frames dropped", Count: 3, Bytes: 300, Offset: -1}
 	if got := e.Error(); got != "datapath: frames dropped: 3 lost (300 bytes)" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// deadlineReader is an io.Reader with SetReadDeadline that hands out
+// everything it has in one Read, like a socket whose data has all
+// arrived.
+type deadlineReader struct {
+	r        io.Reader
+	deadline time.Time
+	reads    int
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if !d.deadline.IsZero() && time.Now().After(d.deadline) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	d.reads++
+	return d.r.Read(p)
+}
+
+func (d *deadlineReader) SetReadDeadline(t time.Time) error { d.deadline = t; return nil }
+
+// After cancellation, blocks already received are still delivered, but
+// nothing more is read.
+func TestNTBSourceDrainsAfterCancel(t *testing.T) {
+	var stream []byte
+	b := &ntb.Builder{}
+	for i := 0; i < 3; i++ {
+		b.Reset()
+		b.Add(ntb.DSS, 0, []byte{byte(i), 'a'})
+		b.Add(ntb.DSS, 0, []byte{byte(i), 'b'})
+		stream = append(stream, b.Bytes()...)
+	}
+	partial := bytes.Clone(stream[:20]) // the start of a 4th block
+	dr := &deadlineReader{r: io.MultiReader(bytes.NewReader(append(stream, partial...)))}
+	src := NewNTBSource(dr, "x", NTBOptions{})
+	d, err := src.ReadDatagram(context.Background())
+	if err != nil || d.Data[0] != 0 || d.Data[1] != 'a' {
+		t.Fatalf("first: %v %v", d.Data, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var got []string
+	for {
+		d, err := src.ReadDatagram(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("end of drain: %v", err)
+			}
+			break
+		}
+		got = append(got, fmt.Sprintf("%d%c", d.Data[0], d.Data[1]))
+	}
+	if strings.Join(got, " ") != "0b 1a 1b 2a 2b" {
+		t.Fatalf("drained %v", got)
+	}
+	if _, err := src.ReadDatagram(context.Background()); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("after the drain: %v", err)
 	}
 }

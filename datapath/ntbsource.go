@@ -47,6 +47,8 @@ type NTBSource struct {
 	it      ntb.Iterator
 	inBlock bool
 
+	pastDeadline bool // drain set a deadline in the past
+
 	mu     sync.Mutex
 	closed bool
 	broken error // the cancellation that interrupted a read
@@ -148,11 +150,18 @@ func (s *NTBSource) next(ctx context.Context) error {
 	if closed {
 		return ErrClosed
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if broken != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return fmt.Errorf("datapath: %s: an earlier read was interrupted (%w); the stream position is lost, reopen the source", s.desc, broken)
+	}
+	if err := ctx.Err(); err != nil {
+		return s.drain(err)
+	}
+	if s.pastDeadline {
+		s.dl.SetReadDeadline(time.Time{})
+		s.pastDeadline = false
 	}
 	var stop func() bool
 	var fired chan struct{}
@@ -201,6 +210,35 @@ func (s *NTBSource) next(ctx context.Context) error {
 		return fmt.Errorf("datapath: %s: NTB framing lost, cannot resynchronise: %w", s.desc, err)
 	}
 	return fmt.Errorf("datapath: %s: %w", s.desc, err)
+}
+
+// drain is next for a context that has ended: blocks already received
+// (whole in the Reader's buffer) are still delivered, without reading from
+// the stream; then ctx's error is returned.
+func (s *NTBSource) drain(ctxErr error) error {
+	if s.dl == nil {
+		return ctxErr
+	}
+	if !s.pastDeadline {
+		s.dl.SetReadDeadline(time.Unix(1, 0))
+		s.pastDeadline = true
+	}
+	blk, err := s.r.Next()
+	switch {
+	case err == nil:
+		s.blk = blk
+		s.it = s.blk.Iter()
+		s.inBlock = true
+		s.st.blocks.Add(1)
+		return nil
+	case s.r.Err() == nil:
+		return s.loss(err)
+	}
+	// The Reader needed more bytes and hit the deadline: it is done for.
+	s.mu.Lock()
+	s.broken = ctxErr
+	s.mu.Unlock()
+	return ctxErr
 }
 
 func (s *NTBSource) loss(err error) error {

@@ -110,6 +110,9 @@ type packetConn struct {
 	iov unix.Iovec
 	msg unix.Msghdr
 
+	drained    int // bytes returned since the context ended
+	drainLimit int
+
 	reads     atomic.Uint64
 	statsMu   sync.Mutex
 	lastStats time.Time
@@ -168,6 +171,7 @@ func openPacket(ifindex int, ifname string, recv bool, filter []unix.SockFilter,
 			frameBuf = defaultFrameBuffer
 		}
 		c.buf = make([]byte, frameBuf)
+		c.drainLimit = sockBuf
 		c.oob = make([]byte, maxControlBufferSize)
 	}
 	return c, nil
@@ -183,7 +187,9 @@ type frame struct {
 }
 
 // recv reads one frame. ctx cancellation interrupts it (with a deadline),
-// after which the socket can be read again.
+// after which the socket can be read again. Once ctx has ended, frames
+// already queued on the socket are still returned, without waiting, up to
+// drainLimit bytes; then ctx's error.
 func (c *packetConn) recv(ctx context.Context) (frame, error) {
 	c.mu.Lock()
 	if c.interrupted {
@@ -192,8 +198,9 @@ func (c *packetConn) recv(ctx context.Context) (frame, error) {
 	}
 	c.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return frame{}, err
+		return c.recvQueued(err)
 	}
+	c.drained = 0
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
@@ -206,28 +213,9 @@ func (c *packetConn) recv(ctx context.Context) (frame, error) {
 	var fr frame
 	var rerr error
 	err := c.rc.Read(func(fd uintptr) bool {
-		c.iov.Base = &c.buf[0]
-		c.iov.SetLen(len(c.buf))
-		c.msg.Name = (*byte)(unsafe.Pointer(&c.sa))
-		c.msg.Namelen = sizeofSockaddrLL
-		c.msg.Iov = &c.iov
-		c.msg.Iovlen = 1
-		c.msg.Control = &c.oob[0]
-		c.msg.SetControllen(len(c.oob))
-		c.msg.Flags = 0
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), unix.MSG_TRUNC)
-		if e == unix.EAGAIN {
-			return false
-		}
-		if e != 0 {
-			rerr = e
-			return true
-		}
-		fr.length = int(n)
-		fr.data = c.buf[:min(int(n), len(c.buf))]
-		fr.pktType = c.sa.Pkttype
-		fr.tci, fr.tciValid = parseAuxdata(c.oob[:c.msg.Controllen])
-		return true
+		var ok bool
+		fr, ok, rerr = c.recvmsg(fd, unix.MSG_TRUNC)
+		return ok
 	})
 	if stop != nil {
 		stop()
@@ -238,7 +226,7 @@ func (c *packetConn) recv(ctx context.Context) (frame, error) {
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			if cerr := ctx.Err(); cerr != nil {
-				return frame{}, cerr
+				return c.recvQueued(cerr)
 			}
 		}
 		if errors.Is(err, os.ErrClosed) {
@@ -248,6 +236,59 @@ func (c *packetConn) recv(ctx context.Context) (frame, error) {
 	}
 	c.reads.Add(1)
 	return fr, nil
+}
+
+// recvQueued returns a frame that is already queued, or ctxErr.
+func (c *packetConn) recvQueued(ctxErr error) (frame, error) {
+	if c.drained >= c.drainLimit {
+		return frame{}, ctxErr
+	}
+	var fr frame
+	var rerr error
+	var ok bool
+	if err := c.rc.Control(func(fd uintptr) {
+		fr, ok, rerr = c.recvmsg(fd, unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+	}); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return frame{}, ErrClosed
+		}
+		return frame{}, err
+	}
+	if !ok {
+		return frame{}, ctxErr // nothing queued
+	}
+	if rerr != nil {
+		return frame{}, rerr
+	}
+	c.drained += fr.length
+	c.reads.Add(1)
+	return fr, nil
+}
+
+// recvmsg makes one recvmsg call into the connection's buffers. ok is
+// false if nothing was queued (EAGAIN).
+func (c *packetConn) recvmsg(fd uintptr, flags int) (fr frame, ok bool, err error) {
+	c.iov.Base = &c.buf[0]
+	c.iov.SetLen(len(c.buf))
+	c.msg.Name = (*byte)(unsafe.Pointer(&c.sa))
+	c.msg.Namelen = sizeofSockaddrLL
+	c.msg.Iov = &c.iov
+	c.msg.Iovlen = 1
+	c.msg.Control = &c.oob[0]
+	c.msg.SetControllen(len(c.oob))
+	c.msg.Flags = 0
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), uintptr(flags))
+	if e == unix.EAGAIN {
+		return frame{}, false, nil
+	}
+	if e != 0 {
+		return frame{}, true, e
+	}
+	fr.length = int(n)
+	fr.data = c.buf[:min(int(n), len(c.buf))]
+	fr.pktType = c.sa.Pkttype
+	fr.tci, fr.tciValid = parseAuxdata(c.oob[:c.msg.Controllen])
+	return fr, true, nil
 }
 
 // parseAuxdata finds the PACKET_AUXDATA control message in oob and
