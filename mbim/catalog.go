@@ -58,6 +58,10 @@ type ServiceDesc struct {
 
 // CID returns the description of cid, or nil.
 func (s *ServiceDesc) CID(cid uint32) *CIDDesc {
+	// CIDs are usually numbered 1, 2, 3... in order.
+	if i := int(cid) - 1; i >= 0 && i < len(s.CIDs) && s.CIDs[i].ID == cid {
+		return &s.CIDs[i]
+	}
 	for i := range s.CIDs {
 		if s.CIDs[i].ID == cid {
 			return &s.CIDs[i]
@@ -241,8 +245,12 @@ func (t *EnumTable) UnmarshalFlagsJSON(b []byte) (uint32, error) {
 	return n, nil
 }
 
-// Adopt takes over the error of a sub-decoder.
+// Adopt takes over the error of a separate sub-decoder (from Ref, Sub,
+// RefArray...), after converting the strings it has pending.
 func (d *Decoder) Adopt(sub *Decoder) {
+	if sub.nstr > 0 {
+		sub.flushStrings()
+	}
 	if d.err == nil && sub.err != nil {
 		d.err = sub.err
 	}

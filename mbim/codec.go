@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DecodeError reports malformed data inside an information buffer: which
@@ -25,30 +25,79 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("mbim: %s: field %s at offset %d: %s", e.Message, e.Field, e.Offset, e.Reason)
 }
 
-// Decoder reads the fields of one MBIM structure: an information buffer, or
-// a structure referenced from one. Offsets in OL pairs are relative to the
-// start of the structure that contains them, which is b[0] of the decoder.
+// maxPendingStrings is how many strings a Decoder collects before it
+// converts them (see Decoder).
+const maxPendingStrings = 16
+
+// pendingString is a string field waiting for its text: n bytes at off in
+// the outermost buffer.
+type pendingString struct {
+	dst    *string
+	off, n uint32
+}
+
+// Decoder reads the fields of one MBIM information buffer. It is a cursor
+// over the current structure (the information buffer, or a structure
+// referenced from it: offsets in OL pairs are relative to the start of the
+// structure that contains them, which is b[0] of the current structure).
+// Generated code enters referenced structures with EnterRef or EnterArray
+// and returns with Leave, so one Decoder, on the caller's stack, decodes a
+// whole message.
 //
-// The decoder is sticky: after the first error every read returns a zero
-// value and Err reports that first error. Generated code reads all fields and
-// checks Err once. A Decoder is a small value; it never allocates except to
-// build the error, strings and arrays of the caller.
+// The decoder is sticky: after the first error, reads return zero values
+// and Err (or Finish) reports that first error. Generated code reads all
+// fields and checks once.
+//
+// Strings are not converted as they are met: StringAt records where the
+// text is and which string field receives it, and Finish (or a full batch
+// of maxPendingStrings) converts all recorded strings into one allocation
+// sized to their total, so a message's strings cost one allocation, not one
+// each. The strings do not keep the input buffer alive.
+//
+// A Decoder never allocates except for the error, that string buffer, and
+// the slices of the caller's value (which the ...To methods reuse when their
+// capacity suffices).
 type Decoder struct {
-	b    []byte
-	pos  int
-	abs  int // offset of b[0] within the outermost buffer, for error messages
+	b    []byte // current structure
+	pos  int    // read position in b
+	abs  int    // offset of b[0] within root, for errors and strings
+	ext  int    // end of the furthest data referenced from b (see EnterEmbedded)
 	err  error
 	name string
+	root []byte
+
+	nstr int
+	utf8 uint32 // bit i: strs[i] is UTF-8 rather than UTF-16LE
+	strs [maxPendingStrings]pendingString
 }
 
 // NewDecoder starts decoding the structure at b. name names the message in
 // errors ("basic-connect register-state response").
 func NewDecoder(b []byte, name string) Decoder {
-	return Decoder{b: b, name: name}
+	return Decoder{b: b, name: name, root: b}
+}
+
+// Init starts decoding b with a zero Decoder, as NewDecoder does, but in
+// place: a Decoder is large, and copying one out of NewDecoder costs more
+// than decoding a small message.
+//
+//	var d mbim.Decoder
+//	d.Init(b, "basic-connect signal-state response")
+func (d *Decoder) Init(b []byte, name string) {
+	d.b, d.root, d.name = b, b, name
 }
 
 // Err returns the first error met, or nil.
 func (d *Decoder) Err() error { return d.err }
+
+// Finish converts the strings still pending and returns the first error.
+// On error the pending string fields are set to "" instead.
+func (d *Decoder) Finish() error {
+	if d.nstr > 0 {
+		d.flushStrings()
+	}
+	return d.err
+}
 
 // Pos returns the current read position within the structure.
 func (d *Decoder) Pos() int { return d.pos }
@@ -77,40 +126,104 @@ func (d *Decoder) need(field string, n int) bool {
 		return false
 	}
 	if d.pos+n > len(d.b) || d.pos+n < d.pos {
-		d.Fail(field, d.pos, "need %d bytes, only %d left in %d-byte buffer", n, d.Remaining(), len(d.b))
+		d.failShort(field, d.pos, n)
 		return false
 	}
 	return true
 }
 
+func (d *Decoder) failShort(field string, at, n int) {
+	left := len(d.b) - at
+	if left < 0 {
+		left = 0
+	}
+	d.Fail(field, at, "need %d bytes, only %d left in %d-byte buffer", n, left, len(d.b))
+}
+
+// FixedField names one field of a structure's fixed part, for the error
+// that Fixed reports when the buffer is too short.
+type FixedField struct {
+	Name string
+	Size int
+}
+
+// Fixed checks that the next n bytes of the structure (a fixed part whose
+// fields are listed in layout, in order) are there, advances past them, and
+// returns them. When fewer than n bytes are left it records an error naming
+// the first field that does not fit, at its offset, and returns nil.
+func (d *Decoder) Fixed(n int, layout []FixedField) []byte {
+	if b := d.Rest(); n <= len(b) {
+		d.pos += n
+		return b[:n:n]
+	}
+	d.FailFixed(layout)
+	return nil
+}
+
+// Rest returns the structure from the read position on. Generated code
+// reads a fixed part with
+//
+//	b := d.Rest()
+//	if len(b) < 48 {
+//		d.FailFixed(layout)
+//		return
+//	}
+//	d.Advance(48)
+//
+// (Fixed, with every step inlined), then reads b at constant offsets.
+func (d *Decoder) Rest() []byte { return d.b[d.pos:] }
+
+// Advance moves the read position n bytes on; the caller has checked that
+// they are there.
+func (d *Decoder) Advance(n int) { d.pos += n }
+
+// FailFixed records an error naming the first field of the fixed part
+// listed in layout (starting at the read position) that does not fit in the
+// structure, at its offset.
+func (d *Decoder) FailFixed(layout []FixedField) {
+	if d.err != nil {
+		return
+	}
+	p := d.pos
+	off := p
+	for _, f := range layout {
+		if off+f.Size > len(d.b) {
+			d.failShort(f.Name, off, f.Size)
+			return
+		}
+		off += f.Size
+	}
+	d.failShort("fixed part", p, off-p)
+}
+
 // U8 reads one byte.
 func (d *Decoder) U8(field string) uint8 {
-	if !d.need(field, 1) {
-		return 0
+	if p := d.pos; d.err == nil && uint(p) < uint(len(d.b)) {
+		d.pos = p + 1
+		return d.b[p]
 	}
-	v := d.b[d.pos]
-	d.pos++
-	return v
+	d.need(field, 1)
+	return 0
 }
 
 // U16 reads a little-endian uint16 (MBIMEx fields need not be aligned).
 func (d *Decoder) U16(field string) uint16 {
-	if !d.need(field, 2) {
-		return 0
+	if p := d.pos; d.err == nil && uint(p)+2 <= uint(len(d.b)) {
+		d.pos = p + 2
+		return binary.LittleEndian.Uint16(d.b[p:])
 	}
-	v := binary.LittleEndian.Uint16(d.b[d.pos:])
-	d.pos += 2
-	return v
+	d.need(field, 2)
+	return 0
 }
 
 // U32 reads a little-endian uint32.
 func (d *Decoder) U32(field string) uint32 {
-	if !d.need(field, 4) {
-		return 0
+	if p := d.pos; d.err == nil && uint(p)+4 <= uint(len(d.b)) {
+		d.pos = p + 4
+		return binary.LittleEndian.Uint32(d.b[p:])
 	}
-	v := binary.LittleEndian.Uint32(d.b[d.pos:])
-	d.pos += 4
-	return v
+	d.need(field, 4)
+	return 0
 }
 
 // I32 reads a little-endian int32.
@@ -118,249 +231,583 @@ func (d *Decoder) I32(field string) int32 { return int32(d.U32(field)) }
 
 // U64 reads a little-endian uint64.
 func (d *Decoder) U64(field string) uint64 {
-	if !d.need(field, 8) {
-		return 0
+	if p := d.pos; d.err == nil && uint(p)+8 <= uint(len(d.b)) {
+		d.pos = p + 8
+		return binary.LittleEndian.Uint64(d.b[p:])
 	}
-	v := binary.LittleEndian.Uint64(d.b[d.pos:])
-	d.pos += 8
-	return v
+	d.need(field, 8)
+	return 0
 }
 
 // UUID reads a 16-byte UUID.
 func (d *Decoder) UUID(field string) UUID {
-	var u UUID
-	if !d.need(field, 16) {
-		return u
+	if p := d.pos; d.err == nil && uint(p)+16 <= uint(len(d.b)) {
+		d.pos = p + 16
+		return UUID(d.b[p : p+16])
 	}
-	copy(u[:], d.b[d.pos:])
-	d.pos += 16
-	return u
+	d.need(field, 16)
+	return UUID{}
 }
 
 // IPv4 reads an inline IPv4 address.
 func (d *Decoder) IPv4(field string) netip.Addr {
-	if !d.need(field, 4) {
-		return netip.Addr{}
+	if p := d.pos; d.err == nil && uint(p)+4 <= uint(len(d.b)) {
+		d.pos = p + 4
+		return netip.AddrFrom4([4]byte(d.b[p : p+4]))
 	}
-	a := netip.AddrFrom4([4]byte(d.b[d.pos : d.pos+4]))
-	d.pos += 4
-	return a
+	d.need(field, 4)
+	return netip.Addr{}
 }
 
 // IPv6 reads an inline IPv6 address.
 func (d *Decoder) IPv6(field string) netip.Addr {
-	if !d.need(field, 16) {
-		return netip.Addr{}
+	if p := d.pos; d.err == nil && uint(p)+16 <= uint(len(d.b)) {
+		d.pos = p + 16
+		return netip.AddrFrom16([16]byte(d.b[p : p+16]))
 	}
-	a := netip.AddrFrom16([16]byte(d.b[d.pos : d.pos+16]))
-	d.pos += 16
-	return a
+	d.need(field, 16)
+	return netip.Addr{}
+}
+
+// Take returns the next n bytes (aliasing the input) and advances past them.
+func (d *Decoder) Take(field string, n int) []byte {
+	if p := d.pos; d.err == nil && n >= 0 && uint(p)+uint(n) <= uint(len(d.b)) {
+		d.pos = p + n
+		return d.b[p : p+n : p+n]
+	}
+	d.need(field, n)
+	return nil
 }
 
 // FixedBytes reads n inline bytes, copied.
 func (d *Decoder) FixedBytes(field string, n int) Bytes {
-	if !d.need(field, n) {
-		return nil
-	}
-	v := make(Bytes, n)
-	copy(v, d.b[d.pos:])
-	d.pos += n
-	return v
+	return d.FixedBytesTo(nil, field, n)
 }
 
-// span checks that [off, off+n) lies within the structure and returns it.
-func (d *Decoder) span(field string, at, off, n int, what string) ([]byte, bool) {
+// FixedBytesTo reads n inline bytes into dst's storage when it is large
+// enough.
+func (d *Decoder) FixedBytesTo(dst Bytes, field string, n int) Bytes {
+	b := d.Take(field, n)
+	if b == nil {
+		return dst[:0]
+	}
+	return append(dst[:0], b...)
+}
+
+// span checks that [off, off+n) lies within the structure, notes how far
+// the structure's referenced data reaches, and returns the bytes. at is the
+// position of the field that holds off, for the error.
+func (d *Decoder) span(field string, at int, off, n uint32, what string) ([]byte, bool) {
 	if d.err != nil {
 		return nil, false
 	}
-	if off < 0 || n < 0 || off > len(d.b) || n > len(d.b)-off {
+	end := uint64(off) + uint64(n)
+	if end > uint64(len(d.b)) {
 		d.Fail(field, at, "%s at offset %d with length %d lies beyond the %d-byte buffer", what, off, n, len(d.b))
 		return nil, false
 	}
-	return d.b[off : off+n], true
+	if int(end) > d.ext {
+		d.ext = int(end)
+	}
+	return d.b[off:end:end], true
+}
+
+// Pair reads an offset/length pair at the read position: at is where the
+// pair starts.
+func (d *Decoder) Pair(field string) (at int, off, n uint32) {
+	if p := d.pos; d.err == nil && uint(p)+8 <= uint(len(d.b)) {
+		d.pos = p + 8
+		return p, binary.LittleEndian.Uint32(d.b[p:]), binary.LittleEndian.Uint32(d.b[p+4:])
+	}
+	d.need(field, 8)
+	return d.pos, 0, 0
 }
 
 // OL reads an offset/length pair and returns the referenced bytes (aliasing
 // the input). A zero length yields nil whatever the offset says.
 func (d *Decoder) OL(field string) []byte {
-	at := d.pos
-	off := d.U32(field)
-	n := d.U32(field)
-	if n == 0 || d.err != nil {
+	at, off, n := d.Pair(field)
+	if n == 0 {
 		return nil
 	}
-	b, _ := d.span(field, at, int(off), int(n), "data")
+	b, _ := d.span(field, at, off, n, "data")
 	return b
 }
 
 // LO reads a length/offset pair (the order used by the UICC low-level access
 // service) and returns the referenced bytes.
 func (d *Decoder) LO(field string) []byte {
-	at := d.pos
-	n := d.U32(field)
-	off := d.U32(field)
-	if n == 0 || d.err != nil {
+	at, n, off := d.Pair(field)
+	if n == 0 {
 		return nil
 	}
-	b, _ := d.span(field, at, int(off), int(n), "data")
+	b, _ := d.span(field, at, off, n, "data")
 	return b
+}
+
+// BytesAt copies the n bytes at off (read from the field at position at)
+// into dst's storage when it is large enough; n == 0 gives dst[:0] (nil for
+// a nil dst).
+func (d *Decoder) BytesAt(dst Bytes, field string, at int, off, n uint32) Bytes {
+	if n == 0 {
+		return dst[:0]
+	}
+	b, ok := d.span(field, at, off, n, "data")
+	if !ok {
+		return dst[:0]
+	}
+	return append(dst[:0], b...)
+}
+
+// BytesTo reads an OL pair at the read position and copies the data as
+// BytesAt does.
+func (d *Decoder) BytesTo(dst Bytes, field string) Bytes {
+	at, off, n := d.Pair(field)
+	return d.BytesAt(dst, field, at, off, n)
+}
+
+// BytesLOTo reads an LO pair at the read position and copies the data as
+// BytesAt does.
+func (d *Decoder) BytesLOTo(dst Bytes, field string) Bytes {
+	at, n, off := d.Pair(field)
+	return d.BytesAt(dst, field, at, off, n)
 }
 
 // OffsetBytes reads a lone offset whose length n was given by another field.
 func (d *Decoder) OffsetBytes(field string, n uint32) Bytes {
 	at := d.pos
-	off := d.U32(field)
-	if n == 0 || d.err != nil {
-		return nil
-	}
-	b, ok := d.span(field, at, int(off), int(n), "data")
-	if !ok {
-		return nil
-	}
-	return Bytes(clone(b))
+	return d.BytesAt(nil, field, at, d.U32(field), n)
 }
 
 // Bytes reads an OL pair and copies the referenced bytes.
-func (d *Decoder) Bytes(field string) Bytes {
-	b := d.OL(field)
-	if b == nil {
-		return nil
-	}
-	return Bytes(clone(b))
-}
+func (d *Decoder) Bytes(field string) Bytes { return d.BytesTo(nil, field) }
 
 // BytesLO reads an LO pair and copies the referenced bytes.
-func (d *Decoder) BytesLO(field string) Bytes {
-	b := d.LO(field)
-	if b == nil {
-		return nil
-	}
-	return Bytes(clone(b))
-}
+func (d *Decoder) BytesLO(field string) Bytes { return d.BytesLOTo(nil, field) }
 
 // SizedBytes reads a uint32 length followed directly by that many bytes.
-func (d *Decoder) SizedBytes(field string) Bytes {
+func (d *Decoder) SizedBytes(field string) Bytes { return d.SizedBytesTo(nil, field) }
+
+// SizedBytesTo is SizedBytes reusing dst's storage.
+func (d *Decoder) SizedBytesTo(dst Bytes, field string) Bytes {
 	n := d.U32(field)
 	if n == 0 || d.err != nil {
-		return nil
+		return dst[:0]
 	}
-	if !d.need(field, int(n)) {
-		return nil
+	if uint64(n) > uint64(d.Remaining()) {
+		d.failShort(field, d.pos, int(min(uint64(n), 1<<31)))
+		return dst[:0]
 	}
-	v := Bytes(clone(d.b[d.pos : d.pos+int(n)]))
-	d.pos += int(n)
-	return v
+	return append(dst[:0], d.Take(field, int(n))...)
+}
+
+// InlineBytesTo reads n bytes in place (their length given by an earlier
+// field) followed by padding to a multiple of 4; padding missing at the
+// very end of the buffer is tolerated.
+func (d *Decoder) InlineBytesTo(dst Bytes, field string, n uint32) Bytes {
+	if d.err != nil {
+		return dst[:0]
+	}
+	if uint64(n) > uint64(d.Remaining()) {
+		d.failShort(field, d.pos, int(min(uint64(n), 1<<31)))
+		return dst[:0]
+	}
+	b := d.Take(field, int(n))
+	d.pos = min(d.pos+(Pad4(int(n))-int(n)), len(d.b))
+	if n == 0 {
+		return dst[:0]
+	}
+	return append(dst[:0], b...)
 }
 
 // RestBytes returns every byte from the read position to the end.
-func (d *Decoder) RestBytes(field string) Bytes {
+func (d *Decoder) RestBytes(field string) Bytes { return d.RestBytesTo(nil, field) }
+
+// RestBytesTo is RestBytes reusing dst's storage.
+func (d *Decoder) RestBytesTo(dst Bytes, field string) Bytes {
 	if d.err != nil || d.pos >= len(d.b) {
-		return nil
+		return dst[:0]
 	}
-	v := Bytes(clone(d.b[d.pos:]))
+	v := append(dst[:0], d.b[d.pos:]...)
 	d.pos = len(d.b)
 	return v
 }
 
-// String reads an OL pair referencing UTF-16LE text. Trailing NULs that some
-// devices include are dropped.
+// StringAt sets *dst to the UTF-16LE text of n bytes at off (read from the
+// OL pair at position at), dropping an odd trailing byte and trailing NUL
+// characters. The conversion happens in Finish (see Decoder); until then
+// *dst keeps its old value.
+func (d *Decoder) StringAt(dst *string, field string, at int, off, n uint32) {
+	if n == 0 {
+		*dst = ""
+		return
+	}
+	end := uint64(off) + uint64(n)
+	if end > uint64(len(d.b)) || d.err != nil {
+		d.span(field, at, off, n, "string")
+		return
+	}
+	if int(end) > d.ext {
+		d.ext = int(end)
+	}
+	i := d.nstr
+	if i == maxPendingStrings {
+		d.flushStrings()
+		i = 0
+	}
+	d.strs[i] = pendingString{dst: dst, off: uint32(d.abs) + off, n: n}
+	d.nstr = i + 1
+}
+
+// StringUTF8At is StringAt for UTF-8 text (trailing NULs dropped).
+func (d *Decoder) StringUTF8At(dst *string, field string, at int, off, n uint32) {
+	if n == 0 {
+		*dst = ""
+		return
+	}
+	if _, ok := d.span(field, at, off, n, "string"); ok {
+		d.pend(dst, off, n, true)
+	}
+}
+
+// StringTo reads an OL pair at the read position and sets *dst as StringAt.
+func (d *Decoder) StringTo(dst *string, field string) {
+	at, off, n := d.Pair(field)
+	d.StringAt(dst, field, at, off, n)
+}
+
+// StringUTF8To reads an OL pair at the read position and sets *dst as
+// StringUTF8At.
+func (d *Decoder) StringUTF8To(dst *string, field string) {
+	at, off, n := d.Pair(field)
+	d.StringUTF8At(dst, field, at, off, n)
+}
+
+func (d *Decoder) pend(dst *string, off, n uint32, isUTF8 bool) {
+	if d.nstr == maxPendingStrings {
+		d.flushStrings()
+	}
+	i := d.nstr
+	d.strs[i] = pendingString{dst: dst, off: uint32(d.abs) + off, n: n}
+	if isUTF8 {
+		d.utf8 |= 1 << i
+	}
+	d.nstr = i + 1
+}
+
+// flushStrings converts the pending strings into one new buffer (or, after
+// an error, clears them).
+func (d *Decoder) flushStrings() {
+	n := d.nstr
+	d.nstr = 0
+	mask := d.utf8
+	d.utf8 = 0
+	if d.err != nil {
+		for i := range n {
+			*d.strs[i].dst = ""
+		}
+		return
+	}
+	var sizes [maxPendingStrings]int32 // negative: UTF-16 that is not ASCII
+	total := 0
+	for i := range n {
+		p := &d.strs[i]
+		src := d.root[p.off : p.off+p.n]
+		var sz int
+		if mask&(1<<i) != 0 {
+			src = trimNULs(src)
+			sz = len(src)
+			p.n = uint32(sz)
+		} else {
+			src = trimNULs16(src)
+			p.n = uint32(len(src))
+			if isASCII16(src) {
+				sz = len(src) / 2
+			} else {
+				sz = utf8Len16(src)
+				mask |= 1 << (16 + i) // not ASCII
+			}
+		}
+		sizes[i] = int32(sz)
+		total += sz
+	}
+	var buf []byte
+	if total > 0 {
+		buf = make([]byte, total)
+	}
+	at := 0
+	for i := range n {
+		p := &d.strs[i]
+		sz := int(sizes[i])
+		if sz == 0 {
+			*p.dst = ""
+			continue
+		}
+		src := d.root[p.off : p.off+p.n]
+		out := buf[at : at+sz : at+sz]
+		switch {
+		case mask&(1<<i) != 0:
+			copy(out, src)
+		case mask&(1<<(16+i)) != 0:
+			writeUTF8From16(out, src)
+		default:
+			narrowASCII16(out, src)
+		}
+		*p.dst = unsafe.String(&out[0], sz)
+		at += sz
+	}
+}
+
+// String reads an OL pair referencing UTF-16LE text and converts it now (one
+// allocation). Generated code uses StringTo, which shares one allocation
+// among all the strings of a message.
 func (d *Decoder) String(field string) string {
 	return decodeUTF16(d.OL(field))
 }
 
 // StringUTF8 reads an OL pair referencing UTF-8 text.
 func (d *Decoder) StringUTF8(field string) string {
-	b := d.OL(field)
-	for len(b) > 0 && b[len(b)-1] == 0 {
-		b = b[:len(b)-1]
-	}
-	return string(b)
+	return string(trimNULs(d.OL(field)))
 }
 
-// Ref reads an OL pair and returns a decoder for the referenced structure.
-// present is false when the pair is {0, 0} (or the length is 0): an absent
-// optional structure.
-func (d *Decoder) Ref(field string) (sub Decoder, present bool) {
-	at := d.pos
-	off := d.U32(field)
-	n := d.U32(field)
-	if d.err != nil || n == 0 {
-		return Decoder{}, false
-	}
-	b, ok := d.span(field, at, int(off), int(n), "structure")
-	if !ok {
-		return Decoder{}, false
-	}
-	return Decoder{b: b, abs: d.abs + int(off), name: d.name}, true
+// Frame is a saved decoder position, returned by the Enter methods and
+// given back to Leave. It is four integers, so that it travels in
+// registers.
+type Frame struct {
+	abs, end, pos, ext int
 }
 
-// RefOffset reads a lone offset (no length) and returns a decoder starting
-// there and running to the end of the structure; used for arrays of
-// fixed-size elements whose count is given by another field. size is the
-// total number of bytes the caller will read, checked here.
-func (d *Decoder) RefOffset(field string, size int) (sub Decoder, present bool) {
-	at := d.pos
-	off := d.U32(field)
-	if d.err != nil || size == 0 {
-		return Decoder{}, false
-	}
-	b, ok := d.span(field, at, int(off), size, "array")
-	if !ok {
-		return Decoder{}, false
-	}
-	return Decoder{b: b, abs: d.abs + int(off), name: d.name}, true
+func (d *Decoder) enter(off, n int) Frame {
+	f := Frame{abs: d.abs, end: d.abs + len(d.b), pos: d.pos, ext: d.ext}
+	d.abs += off
+	d.b = d.root[d.abs : d.abs+n : d.abs+n]
+	d.pos = 0
+	d.ext = 0
+	return f
 }
 
-// RefArray reads a lone offset to count packed elements of elemSize bytes
-// (the count was given by another field) and returns a decoder over them and
-// the count. The size check is done in 64 bits, before any allocation.
-func (d *Decoder) RefArray(field string, count uint32, elemSize int) (Decoder, int) {
-	at := d.pos
-	off := d.U32(field)
-	if d.err != nil || count == 0 {
-		return Decoder{}, 0
+// Leave returns to the structure that was current before the matching
+// Enter call.
+func (d *Decoder) Leave(f Frame) {
+	d.b = d.root[f.abs:f.end:f.end]
+	d.abs, d.pos, d.ext = f.abs, f.pos, f.ext
+}
+
+// EnterRef makes the n bytes at off (read from the OL pair at position at)
+// the current structure, until Leave. ok is false, and nothing changes,
+// when n is 0 (an absent structure) or on error.
+func (d *Decoder) EnterRef(field string, at int, off, n uint32) (f Frame, ok bool) {
+	if n == 0 {
+		return Frame{}, false
+	}
+	if _, ok := d.span(field, at, off, n, "structure"); !ok {
+		return Frame{}, false
+	}
+	return d.enter(int(off), int(n)), true
+}
+
+// EnterPair reads an OL pair at the read position and enters the structure
+// it references, as EnterRef.
+func (d *Decoder) EnterPair(field string) (f Frame, ok bool) {
+	at, off, n := d.Pair(field)
+	return d.EnterRef(field, at, off, n)
+}
+
+// EnterArray makes the count packed elements of elemSize bytes at off (read
+// from the offset field at position at) the current structure, until Leave,
+// and returns count as an int. Nothing changes when count is 0 or on error.
+// The size check is done in 64 bits, before any allocation.
+func (d *Decoder) EnterArray(field string, at int, off, count uint32, elemSize int) (Frame, int) {
+	if count == 0 || d.err != nil {
+		return Frame{}, 0
 	}
 	total := uint64(count) * uint64(elemSize)
-	if uint64(off) > uint64(len(d.b)) || total > uint64(len(d.b))-uint64(off) {
+	if total > uint64(len(d.b)) {
 		d.Fail(field, at, "array of %d %d-byte elements at offset %d lies beyond the %d-byte buffer", count, elemSize, off, len(d.b))
-		return Decoder{}, 0
+		return Frame{}, 0
 	}
-	return Decoder{b: d.b[off : uint64(off)+total], abs: d.abs + int(off), name: d.name}, int(count)
+	if _, ok := d.span(field, at, off, uint32(total), "array"); !ok {
+		return Frame{}, 0
+	}
+	return d.enter(int(off), int(total)), int(count)
 }
 
-// IPv4Ref reads an offset to an IPv4 address; offset 0 means absent.
-func (d *Decoder) IPv4Ref(field string) netip.Addr {
-	at := d.pos
-	off := d.U32(field)
-	if off == 0 || d.err != nil {
+// EnterEmbedded makes the rest of the structure, from the read position,
+// the current structure: an embedded structure whose variable data follows
+// its fixed part, with offsets relative to its own start. Decode it, then
+// call LeaveEmbedded. ok is false on error.
+func (d *Decoder) EnterEmbedded(field string) (f Frame, ok bool) {
+	if d.err != nil {
+		return Frame{}, false
+	}
+	if d.pos > len(d.b) {
+		d.failShort(field, d.pos, 1)
+		return Frame{}, false
+	}
+	f = d.enter(d.pos, len(d.b)-d.pos)
+	return f, true
+}
+
+// LeaveEmbedded returns from an embedded structure and advances past it:
+// past its fixed part and every byte its data references, padded to 4.
+func (d *Decoder) LeaveEmbedded(f Frame) {
+	size := Pad4(max(d.pos, d.ext))
+	inner := len(d.b)
+	d.Leave(f)
+	d.pos += min(size, inner)
+	if d.pos > d.ext {
+		d.ext = d.pos
+	}
+}
+
+// Resize returns s with length n, reusing its storage when its capacity
+// suffices (the elements are then stale and must be overwritten).
+func Resize[S ~[]E, E any](s S, n int) S {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	return make(S, n)
+}
+
+// U32Array reads count little-endian uint32 values in place into dst's
+// storage when it is large enough.
+func U32Array[T ~uint32](d *Decoder, dst []T, field string, count uint32) []T {
+	n := d.CheckCount(field, count, d.pos, 4)
+	if n == 0 {
+		return dst[:0]
+	}
+	b := d.Take(field, 4*n)
+	dst = Resize(dst, n)
+	for i := range dst {
+		dst[i] = T(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return dst
+}
+
+// U16Array reads count little-endian uint16 values in place into dst's
+// storage when it is large enough.
+func U16Array[T ~uint16 | ~uint32](d *Decoder, dst []T, field string, count uint32) []T {
+	n := d.CheckCount(field, count, d.pos, 2)
+	if n == 0 {
+		return dst[:0]
+	}
+	b := d.Take(field, 2*n)
+	dst = Resize(dst, n)
+	for i := range dst {
+		dst[i] = T(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return dst
+}
+
+// IPv4At returns the IPv4 address at off (read from the field at position
+// at); offset 0 means absent.
+func (d *Decoder) IPv4At(field string, at int, off uint32) netip.Addr {
+	if off == 0 {
 		return netip.Addr{}
 	}
-	b, ok := d.span(field, at, int(off), 4, "IPv4 address")
+	b, ok := d.span(field, at, off, 4, "IPv4 address")
 	if !ok {
 		return netip.Addr{}
 	}
 	return netip.AddrFrom4([4]byte(b))
 }
 
-// IPv6Ref reads an offset to an IPv6 address; offset 0 means absent.
-func (d *Decoder) IPv6Ref(field string) netip.Addr {
-	at := d.pos
-	off := d.U32(field)
-	if off == 0 || d.err != nil {
+// IPv6At returns the IPv6 address at off; offset 0 means absent.
+func (d *Decoder) IPv6At(field string, at int, off uint32) netip.Addr {
+	if off == 0 {
 		return netip.Addr{}
 	}
-	b, ok := d.span(field, at, int(off), 16, "IPv6 address")
+	b, ok := d.span(field, at, off, 16, "IPv6 address")
 	if !ok {
 		return netip.Addr{}
 	}
 	return netip.AddrFrom16([16]byte(b))
 }
 
+// IPv4Ref reads an offset to an IPv4 address; offset 0 means absent.
+func (d *Decoder) IPv4Ref(field string) netip.Addr {
+	at := d.pos
+	return d.IPv4At(field, at, d.U32(field))
+}
+
+// IPv6Ref reads an offset to an IPv6 address; offset 0 means absent.
+func (d *Decoder) IPv6Ref(field string) netip.Addr {
+	at := d.pos
+	return d.IPv6At(field, at, d.U32(field))
+}
+
+// IPArrayAt reads count packed addresses of size bytes each (4 or 16) at
+// off (read from the field at position at) into dst's storage when it is
+// large enough.
+func (d *Decoder) IPArrayAt(dst []netip.Addr, field string, at int, off, count uint32, size int) []netip.Addr {
+	f, n := d.EnterArray(field, at, off, count, size)
+	if n == 0 {
+		return dst[:0]
+	}
+	dst = Resize(dst, n)
+	for i := range dst {
+		if size == 4 {
+			dst[i] = netip.AddrFrom4([4]byte(d.b[4*i : 4*i+4]))
+		} else {
+			dst[i] = netip.AddrFrom16([16]byte(d.b[16*i : 16*i+16]))
+		}
+	}
+	d.Leave(f)
+	return dst
+}
+
+// Ref reads an OL pair and returns a separate decoder for the referenced
+// structure (merge its error back with Adopt). present is false when the
+// pair is {0, 0} (or the length is 0): an absent optional structure.
+// Generated code uses EnterPair instead.
+func (d *Decoder) Ref(field string) (sub Decoder, present bool) {
+	at, off, n := d.Pair(field)
+	if d.err != nil || n == 0 {
+		return Decoder{}, false
+	}
+	b, ok := d.span(field, at, off, n, "structure")
+	if !ok {
+		return Decoder{}, false
+	}
+	return Decoder{b: b, abs: d.abs + int(off), name: d.name, root: d.root}, true
+}
+
+// RefOffset reads a lone offset (no length) and returns a separate decoder
+// for size bytes there.
+func (d *Decoder) RefOffset(field string, size int) (sub Decoder, present bool) {
+	at := d.pos
+	off := d.U32(field)
+	if d.err != nil || size == 0 {
+		return Decoder{}, false
+	}
+	b, ok := d.span(field, at, off, uint32(size), "array")
+	if !ok {
+		return Decoder{}, false
+	}
+	return Decoder{b: b, abs: d.abs + int(off), name: d.name, root: d.root}, true
+}
+
+// RefArray reads a lone offset to count packed elements of elemSize bytes
+// (the count was given by another field) and returns a separate decoder
+// over them and the count. The size check is done in 64 bits, before any
+// allocation.
+func (d *Decoder) RefArray(field string, count uint32, elemSize int) (Decoder, int) {
+	at := d.pos
+	off := d.U32(field)
+	f, n := d.EnterArray(field, at, off, count, elemSize)
+	if n == 0 {
+		return Decoder{}, 0
+	}
+	sub := Decoder{b: d.b, abs: d.abs, name: d.name, root: d.root}
+	d.Leave(f)
+	return sub, n
+}
+
 // CheckCount verifies that count elements of at least minSize bytes each can
 // fit in the bytes left after off, so that no allocation is made on a count
 // the buffer cannot justify. It returns count as an int, or 0 on error.
 func (d *Decoder) CheckCount(field string, count uint32, off, minSize int) int {
-	if d.err != nil {
+	if d.err != nil || count == 0 {
 		return 0
 	}
 	left := len(d.b) - off
@@ -377,14 +824,18 @@ func (d *Decoder) CheckCount(field string, count uint32, off, minSize int) int {
 	return int(count)
 }
 
-// Sub returns a decoder for the structure at [off, off+n) of this one,
-// without reading anything; used for packed arrays.
+// Sub returns a separate decoder for the structure at [off, off+n) of this
+// one, without reading anything.
 func (d *Decoder) Sub(field string, off, n int) (Decoder, bool) {
-	b, ok := d.span(field, off, off, n, "structure")
+	if off < 0 || n < 0 {
+		d.Fail(field, off, "structure at offset %d with length %d lies beyond the %d-byte buffer", off, n, len(d.b))
+		return Decoder{}, false
+	}
+	b, ok := d.span(field, off, uint32(off), uint32(n), "structure")
 	if !ok {
 		return Decoder{}, false
 	}
-	return Decoder{b: b, abs: d.abs + off, name: d.name}, true
+	return Decoder{b: b, abs: d.abs + off, name: d.name, root: d.root}, true
 }
 
 // Skip advances the read position by n bytes.
@@ -394,8 +845,9 @@ func (d *Decoder) Skip(field string, n int) {
 	}
 }
 
-// Seek moves the read position (used after packed inline arrays).
-func (d *Decoder) Seek(pos int) { d.pos = pos }
+// Seek moves the read position (used after packed inline arrays), within
+// the structure.
+func (d *Decoder) Seek(pos int) { d.pos = min(max(pos, 0), len(d.b)) }
 
 func clone(b []byte) []byte {
 	if len(b) == 0 {
@@ -406,46 +858,93 @@ func clone(b []byte) []byte {
 	return v
 }
 
-// decodeUTF16 converts UTF-16LE bytes to a Go string with one allocation.
-// An odd trailing byte is ignored, unpaired surrogates become U+FFFD, and
-// trailing NUL characters are dropped.
-func decodeUTF16(b []byte) string {
+func trimNULs(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// trimNULs16 drops an odd trailing byte and trailing NUL characters.
+func trimNULs16(b []byte) []byte {
 	n := len(b) &^ 1
 	for n >= 2 && b[n-2] == 0 && b[n-1] == 0 {
 		n -= 2
 	}
-	if n == 0 {
-		return ""
-	}
-	b = b[:n]
-	ascii := true
-	for i := 1; i < n; i += 2 {
-		if b[i] != 0 || b[i-1] >= 0x80 {
-			ascii = false
-			break
+	return b[:n]
+}
+
+// isASCII16 reports whether UTF-16LE b (even length) holds only ASCII.
+func isASCII16(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0xff80ff80ff80ff80 != 0 {
+			return false
 		}
 	}
-	var sb strings.Builder
-	if ascii {
-		sb.Grow(n / 2)
-		for i := 0; i < n; i += 2 {
-			sb.WriteByte(b[i])
+	for ; i+2 <= len(b); i += 2 {
+		if b[i] >= 0x80 || b[i+1] != 0 {
+			return false
 		}
-		return sb.String()
 	}
+	return true
+}
+
+// narrowASCII16 writes the low bytes of ASCII UTF-16LE src into out
+// (len(src) >= 2*len(out)); the high bytes are known to be zero.
+func narrowASCII16(out, src []byte) {
+	n := len(out)
+	src = src[:2*n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		x := binary.LittleEndian.Uint64(src[2*j:])
+		x = (x | x>>8) & 0x0000ffff0000ffff
+		x = (x | x>>16) & 0x00000000ffffffff
+		binary.LittleEndian.PutUint32(out[j:], uint32(x))
+	}
+	for ; j < n; j++ {
+		out[j] = src[2*j]
+	}
+}
+
+// utf8Len16 returns the UTF-8 size of UTF-16LE b (even length).
+func utf8Len16(b []byte) int {
 	size := 0
-	for i := 0; i < n; i += 2 {
+	for i := 0; i < len(b); {
 		r, w := utf16At(b, i)
 		size += utf8.RuneLen(r)
-		i += w - 2
+		i += w
 	}
-	sb.Grow(size)
-	for i := 0; i < n; i += 2 {
-		r, w := utf16At(b, i)
-		sb.WriteRune(r)
-		i += w - 2
+	return size
+}
+
+// writeUTF8From16 converts UTF-16LE src into out, sized by utf8Len16.
+func writeUTF8From16(out, src []byte) {
+	j := 0
+	for i := 0; i < len(src); {
+		r, w := utf16At(src, i)
+		j += utf8.EncodeRune(out[j:], r)
+		i += w
 	}
-	return sb.String()
+}
+
+// decodeUTF16 converts UTF-16LE bytes to a Go string with one allocation.
+// An odd trailing byte is ignored, unpaired surrogates become U+FFFD, and
+// trailing NUL characters are dropped.
+func decodeUTF16(b []byte) string {
+	b = trimNULs16(b)
+	if len(b) == 0 {
+		return ""
+	}
+	var out []byte
+	if isASCII16(b) {
+		out = make([]byte, len(b)/2)
+		narrowASCII16(out, b)
+	} else {
+		out = make([]byte, utf8Len16(b))
+		writeUTF8From16(out, b)
+	}
+	return unsafe.String(&out[0], len(out))
 }
 
 func utf16At(b []byte, i int) (rune, int) {
@@ -499,7 +998,14 @@ type Encoder struct {
 // NewEncoder appends a structure whose fixed part is fixedLen bytes to dst.
 func NewEncoder(dst []byte, fixedLen int) Encoder {
 	base := len(dst)
-	dst = append(dst, make([]byte, fixedLen)...)
+	if fixedLen <= cap(dst)-base {
+		// Extend in place explicitly: append(dst, make(...)...) only avoids
+		// the temporary in optimized builds without -race.
+		dst = dst[:base+fixedLen]
+		clear(dst[base:])
+	} else {
+		dst = append(dst, make([]byte, fixedLen)...)
+	}
 	return Encoder{buf: dst, base: base, pos: base}
 }
 

@@ -253,31 +253,43 @@ type Message struct {
 // TransactionID set even when err is non-nil, so the caller can see what
 // kind of message failed and answer it.
 func ParseMessage(b []byte) (Message, error) {
-	h, err := ParseHeader(b)
-	if err != nil {
-		return Message{}, err
+	var m Message
+	err := ParseMessageTo(&m, b)
+	return m, err
+}
+
+// ParseMessageTo is ParseMessage writing into *m, which it overwrites
+// entirely; it avoids copying the Message when the caller reuses one.
+func ParseMessageTo(m *Message, b []byte) error {
+	if len(b) < HeaderLen {
+		*m = Message{}
+		return &FormatError{Field: "header", Offset: 0,
+			Reason: "need " + strconv.Itoa(HeaderLen) + " bytes, have " + strconv.Itoa(len(b))}
 	}
-	m := Message{Type: h.Type, TransactionID: h.TransactionID}
-	if !h.Type.Known() {
-		return m, &FormatError{Type: h.Type, Field: "message type", Offset: offType,
-			Reason: "unknown message type " + hex32(uint32(h.Type)) +
-				" (transaction " + strconv.FormatUint(uint64(h.TransactionID), 10) + ")",
+	t := MessageType(binary.LittleEndian.Uint32(b[offType:]))
+	length := binary.LittleEndian.Uint32(b[offLength:])
+	tid := binary.LittleEndian.Uint32(b[offTID:])
+	*m = Message{Type: t, TransactionID: tid}
+	if !t.Known() {
+		return &FormatError{Type: t, Field: "message type", Offset: offType,
+			Reason: "unknown message type " + hex32(uint32(t)) +
+				" (transaction " + strconv.FormatUint(uint64(tid), 10) + ")",
 			Err: ErrUnknownMessageType}
 	}
-	if uint64(h.Length) != uint64(len(b)) {
-		return m, &FormatError{Type: h.Type, Field: "message length", Offset: offLength,
-			Reason: strconv.FormatUint(uint64(h.Length), 10) + " does not match the " +
+	if uint64(length) != uint64(len(b)) {
+		return &FormatError{Type: t, Field: "message length", Offset: offLength,
+			Reason: strconv.FormatUint(uint64(length), 10) + " does not match the " +
 				strconv.Itoa(len(b)) + " bytes supplied"}
 	}
-	switch h.Type {
+	switch t {
 	case TypeClose:
-		return m, nil
+		return nil
 	case TypeOpen, TypeHostError, TypeOpenDone, TypeCloseDone, TypeFunctionError:
 		if len(b) < lenScalarMessage {
-			return m, shortMessage(h.Type, len(b), lenScalarMessage)
+			return shortMessage(t, len(b), lenScalarMessage)
 		}
 		v := binary.LittleEndian.Uint32(b[offScalar:])
-		switch h.Type {
+		switch t {
 		case TypeOpen:
 			m.MaxControlTransfer = v
 		case TypeOpenDone, TypeCloseDone:
@@ -285,43 +297,45 @@ func ParseMessage(b []byte) (Message, error) {
 		default:
 			m.ErrorCode = ProtocolError(v)
 		}
-		return m, nil
+		return nil
 	}
 
 	// COMMAND, COMMAND_DONE, INDICATE_STATUS
 	minLen, bufLenOff := lenCommand, offBufLen
-	if h.Type == TypeIndicateStatus {
+	if t == TypeIndicateStatus {
 		minLen, bufLenOff = lenIndicateStatus, offBufLenInd
 	}
 	if len(b) < minLen {
-		return m, shortMessage(h.Type, len(b), minLen)
+		return shortMessage(t, len(b), minLen)
 	}
-	if err := checkSingleFragment(h.Type, b); err != nil {
-		return m, err
+	if binary.LittleEndian.Uint32(b[offTotalFrags:]) != 1 || binary.LittleEndian.Uint32(b[offCurrentFrag:]) != 0 {
+		return checkSingleFragment(t, b)
 	}
-	copy(m.Service[:], b[offService:offService+16])
-	m.CID = binary.LittleEndian.Uint32(b[offCID:])
-	switch h.Type {
+	switch t {
 	case TypeCommand:
-		m.CommandType = CommandType(binary.LittleEndian.Uint32(b[offCmdField:]))
-		if m.CommandType != CommandQuery && m.CommandType != CommandSet {
-			return Message{Type: h.Type, TransactionID: h.TransactionID}, &FormatError{Type: h.Type,
+		ct := CommandType(binary.LittleEndian.Uint32(b[offCmdField:]))
+		if ct != CommandQuery && ct != CommandSet {
+			return &FormatError{Type: t,
 				Field: "command type", Offset: offCmdField,
-				Reason: strconv.FormatUint(uint64(m.CommandType), 10) + " is neither 0 (query) nor 1 (set)"}
+				Reason: strconv.FormatUint(uint64(ct), 10) + " is neither 0 (query) nor 1 (set)"}
 		}
+		m.CommandType = ct
 	case TypeCommandDone:
 		m.Status = Status(binary.LittleEndian.Uint32(b[offCmdField:]))
 	}
 	n := binary.LittleEndian.Uint32(b[bufLenOff:])
 	if avail := len(b) - minLen; uint64(n) > uint64(avail) {
-		return Message{Type: h.Type, TransactionID: h.TransactionID}, &FormatError{Type: h.Type,
+		*m = Message{Type: t, TransactionID: tid}
+		return &FormatError{Type: t,
 			Field: "information buffer length", Offset: bufLenOff,
 			Reason: strconv.FormatUint(uint64(n), 10) + " bytes do not fit in the " + strconv.Itoa(avail) +
 				" bytes after offset " + strconv.Itoa(minLen) + " (message length " + strconv.Itoa(len(b)) + ")"}
 	}
+	m.Service = UUID(b[offService : offService+16])
+	m.CID = binary.LittleEndian.Uint32(b[offCID:])
 	end := minLen + int(n)
 	m.InformationBuffer = b[minLen:end:end]
-	return m, nil
+	return nil
 }
 
 func shortMessage(t MessageType, have, want int) error {

@@ -12,8 +12,18 @@ import (
 // Info is implemented by every generated information-buffer type: the
 // payload of a COMMAND (set or query), COMMAND_DONE or INDICATE_STATUS.
 type Info interface {
-	// UnmarshalMBIM decodes the information buffer b. Strings and arrays are
-	// copied; the receiver does not keep b.
+	// UnmarshalMBIM decodes the information buffer b into the receiver.
+	// Strings and arrays are copied; the receiver does not keep b.
+	//
+	// Every field is overwritten, so a value can be reused for message
+	// after message (like protobuf's Unmarshal into a reused message): an
+	// array the new message does not have comes back empty. Slices and
+	// optional structures of the receiver are reused when their capacity
+	// suffices (empty slices may then be non-nil: test with len), so in
+	// steady state decoding into a reused value allocates only the one
+	// buffer that all the message's strings share. Do not keep references
+	// to the slices of a value you decode into again. On error the
+	// receiver's contents are unspecified, but it can be reused.
 	UnmarshalMBIM(b []byte) error
 	// AppendMBIM appends the encoded information buffer to dst.
 	AppendMBIM(dst []byte) ([]byte, error)
@@ -246,100 +256,147 @@ func AppendTLV(dst []byte, typ TLVType, data []byte) []byte {
 // StringTLV builds a wchar-str element.
 func StringTLV(s string) TLV { return TLV{Type: TLVWCharStr, Data: AppendUTF16(nil, s)} }
 
-// readTLV reads the element at the read position.
-func (d *Decoder) readTLV(field string) (TLV, bool) {
+// readTLV reads the element header at the read position and skips the
+// element; the data is the n bytes at off of the current structure.
+func (d *Decoder) readTLV(field string) (typ TLVType, off, n int, ok bool) {
 	if d.err != nil {
-		return TLV{}, false
+		return 0, 0, 0, false
 	}
 	at := d.pos
 	if !d.need(field, TLVHeaderLen) {
-		return TLV{}, false
+		return 0, 0, 0, false
 	}
-	typ := TLVType(binary.LittleEndian.Uint16(d.b[d.pos:]))
+	typ = TLVType(binary.LittleEndian.Uint16(d.b[d.pos:]))
 	pad := int(d.b[d.pos+3])
-	n := binary.LittleEndian.Uint32(d.b[d.pos+4:])
+	size := binary.LittleEndian.Uint32(d.b[d.pos+4:])
 	d.pos += TLVHeaderLen
-	if uint64(n) > uint64(d.Remaining()) {
-		d.Fail(field, at, "%s element claims %d data bytes, only %d left", typ, n, d.Remaining())
-		return TLV{}, false
+	if uint64(size) > uint64(d.Remaining()) {
+		d.Fail(field, at, "%s element claims %d data bytes, only %d left", typ, size, d.Remaining())
+		return 0, 0, 0, false
 	}
-	data := d.b[d.pos : d.pos+int(n)]
-	d.pos += int(n)
+	off, n = d.pos, int(size)
+	d.pos += n
 	// Tolerate a missing or wrong padding at the very end of the buffer.
 	if pad > d.Remaining() {
 		pad = d.Remaining()
 	}
 	d.pos += pad
-	return TLV{Type: typ, Data: data}, true
+	if d.pos > d.ext {
+		d.ext = d.pos
+	}
+	return typ, off, n, true
 }
 
 // TLV reads one information element of any type (data copied).
 func (d *Decoder) TLV(field string) TLV {
-	t, ok := d.readTLV(field)
-	if !ok {
-		return TLV{}
-	}
-	t.Data = Bytes(clone(t.Data))
+	var t TLV
+	d.TLVTo(&t, field)
 	return t
+}
+
+// TLVTo reads one information element of any type into *dst, reusing the
+// storage of dst.Data when it is large enough.
+func (d *Decoder) TLVTo(dst *TLV, field string) {
+	typ, off, n, ok := d.readTLV(field)
+	if !ok {
+		*dst = TLV{Data: dst.Data[:0]}
+		return
+	}
+	dst.Type = typ
+	dst.Data = append(dst.Data[:0], d.b[off:off+n]...)
 }
 
 // TLVString reads a wchar-str information element.
 func (d *Decoder) TLVString(field string) string {
 	at := d.pos
-	t, ok := d.readTLV(field)
+	typ, off, n, ok := d.readTLV(field)
 	if !ok {
 		return ""
 	}
-	if t.Type != TLVWCharStr {
-		d.Fail(field, at, "expected a wchar-str information element, found %s", t.Type)
+	if typ != TLVWCharStr {
+		d.Fail(field, at, "expected a wchar-str information element, found %s", typ)
 		return ""
 	}
-	return decodeUTF16(t.Data)
+	return decodeUTF16(d.b[off : off+n])
+}
+
+// TLVStringTo reads a wchar-str information element into *dst, converted
+// with the message's other strings (see Decoder).
+func (d *Decoder) TLVStringTo(dst *string, field string) {
+	at := d.pos
+	typ, off, n, ok := d.readTLV(field)
+	switch {
+	case !ok:
+		*dst = ""
+	case typ != TLVWCharStr:
+		d.Fail(field, at, "expected a wchar-str information element, found %s", typ)
+		*dst = ""
+	case n == 0:
+		*dst = ""
+	default:
+		d.pend(dst, uint32(off), uint32(n), false)
+	}
 }
 
 // TLVUint16Table reads a uint16-tbl information element.
 func (d *Decoder) TLVUint16Table(field string) []uint16 {
+	return d.TLVUint16TableTo(nil, field)
+}
+
+// TLVUint16TableTo reads a uint16-tbl information element into dst's
+// storage when it is large enough.
+func (d *Decoder) TLVUint16TableTo(dst []uint16, field string) []uint16 {
 	at := d.pos
-	t, ok := d.readTLV(field)
+	typ, off, n, ok := d.readTLV(field)
 	if !ok {
-		return nil
+		return dst[:0]
 	}
-	if t.Type != TLVUint16Tbl {
-		d.Fail(field, at, "expected a uint16-tbl information element, found %s", t.Type)
-		return nil
+	if typ != TLVUint16Tbl {
+		d.Fail(field, at, "expected a uint16-tbl information element, found %s", typ)
+		return dst[:0]
 	}
-	if len(t.Data) == 0 {
-		return nil
+	if n/2 == 0 {
+		return dst[:0]
 	}
-	v := make([]uint16, len(t.Data)/2)
-	for i := range v {
-		v[i] = binary.LittleEndian.Uint16(t.Data[2*i:])
+	dst = Resize(dst, n/2)
+	for i := range dst {
+		dst[i] = binary.LittleEndian.Uint16(d.b[off+2*i:])
 	}
-	return v
+	return dst
 }
 
 // TLVList reads count information elements, or, with count < 0, every
 // element up to the end of the buffer (MBIMEx "unnamed IEs").
 func (d *Decoder) TLVList(field string, count int) []TLV {
+	return d.TLVListTo(nil, field, count)
+}
+
+// TLVListTo is TLVList reusing the storage of dst and of its elements' data.
+func (d *Decoder) TLVListTo(dst []TLV, field string, count int) []TLV {
 	if d.err != nil {
-		return nil
+		return dst[:0]
 	}
 	if count < 0 {
-		var out []TLV
+		dst = dst[:0]
 		for d.Remaining() >= TLVHeaderLen && d.err == nil {
-			out = append(out, d.TLV(field))
+			if len(dst) < cap(dst) {
+				dst = dst[:len(dst)+1]
+			} else {
+				dst = append(dst, TLV{})
+			}
+			d.TLVTo(&dst[len(dst)-1], field)
 		}
-		return out
+		return dst
 	}
 	n := d.CheckCount(field, uint32(count), d.pos, TLVHeaderLen)
 	if n == 0 {
-		return nil
+		return dst[:0]
 	}
-	out := make([]TLV, n)
-	for i := range out {
-		out[i] = d.TLV(field)
+	dst = Resize(dst, n)
+	for i := range dst {
+		d.TLVTo(&dst[i], field)
 	}
-	return out
+	return dst
 }
 
 // TLV appends an information element at the end of the structure.

@@ -7,6 +7,7 @@ package atds
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -113,21 +114,33 @@ type AtdsProvider struct {
 	ErrorRate     uint32                     `json:"ErrorRate" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes AtdsProvider from an information buffer.
+// UnmarshalMBIM decodes AtdsProvider from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AtdsProvider) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "AtdsProvider")
+	var d mbim.Decoder
+	d.Init(b, "AtdsProvider")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AtdsProvider) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.ProviderState = basicconnect.ProviderState(d.U32("ProviderState"))
-	m.ProviderName = d.String("ProviderName")
-	m.PlmnMode = AtdsProviderPlmnMode(d.U32("PlmnMode"))
-	m.Rssi = d.U32("Rssi")
-	m.ErrorRate = d.U32("ErrorRate")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedAtdsProvider0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.ProviderState = basicconnect.ProviderState(binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.ProviderName, "ProviderName", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.PlmnMode = AtdsProviderPlmnMode(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rssi = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedAtdsProvider0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "PlmnMode", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
 
 // AppendMBIM appends AtdsProvider in its wire form to dst.
 func (m *AtdsProvider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -173,22 +186,33 @@ type SignalResponse struct {
 	Rssnr     uint32 `json:"Rssnr" mbim:"u32"`     // LTE signal to noise ratio: -5 + Rssnr dB (0 and 35 saturate), 255 unknown.
 }
 
-// UnmarshalMBIM decodes SignalResponse from an information buffer.
+// UnmarshalMBIM decodes SignalResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SignalResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds signal response")
+	var d mbim.Decoder
+	d.Init(b, "atds signal response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SignalResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Rssi = d.U32("Rssi")
-	m.ErrorRate = d.U32("ErrorRate")
-	m.Rscp = d.U32("Rscp")
-	m.Ecno = d.U32("Ecno")
-	m.Rsrq = d.U32("Rsrq")
-	m.Rsrp = d.U32("Rsrp")
-	m.Rssnr = d.U32("Rssnr")
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedSignalResponse0[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	m.Rssi = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Rscp = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Ecno = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Rsrq = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Rsrp = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rssnr = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
+
+var fixedSignalResponse0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rssnr", Size: 4}}
 
 // AppendMBIM appends SignalResponse in its wire form to dst.
 func (m *SignalResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -223,18 +247,29 @@ type LocationResponse struct {
 	CellId uint32 `json:"CellId" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes LocationResponse from an information buffer.
+// UnmarshalMBIM decodes LocationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LocationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds location response")
+	var d mbim.Decoder
+	d.Init(b, "atds location response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LocationResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Lac = d.U32("Lac")
-	m.Tac = d.U32("Tac")
-	m.CellId = d.U32("CellId")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedLocationResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Lac = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedLocationResponse0 = [...]mbim.FixedField{{Name: "Lac", Size: 4}, {Name: "Tac", Size: 4}, {Name: "CellId", Size: 4}}
 
 // AppendMBIM appends LocationResponse in its wire form to dst.
 func (m *LocationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -263,25 +298,40 @@ type OperatorsResponse struct {
 	Providers []AtdsProvider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes OperatorsResponse from an information buffer.
+// UnmarshalMBIM decodes OperatorsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *OperatorsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds operators response")
+	var d mbim.Decoder
+	d.Init(b, "atds operators response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *OperatorsResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedOperatorsResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]AtdsProvider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = AtdsProvider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedOperatorsResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends OperatorsResponse in its wire form to dst.
 func (m *OperatorsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -321,16 +371,27 @@ type RatSet struct {
 	Mode AtdsRatMode `json:"Mode" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RatSet from an information buffer.
+// UnmarshalMBIM decodes RatSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RatSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds rat set")
+	var d mbim.Decoder
+	d.Init(b, "atds rat set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RatSet) decodeMBIM(d *mbim.Decoder) {
-	m.Mode = AtdsRatMode(d.U32("Mode"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRatSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Mode = AtdsRatMode(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRatSet0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
 
 // AppendMBIM appends RatSet in its wire form to dst.
 func (m *RatSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -357,16 +418,27 @@ type RatResponse struct {
 	Mode AtdsRatMode `json:"Mode" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RatResponse from an information buffer.
+// UnmarshalMBIM decodes RatResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RatResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds rat response")
+	var d mbim.Decoder
+	d.Init(b, "atds rat response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RatResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Mode = AtdsRatMode(d.U32("Mode"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRatResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Mode = AtdsRatMode(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRatResponse0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
 
 // AppendMBIM appends RatResponse in its wire form to dst.
 func (m *RatResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -401,24 +473,36 @@ type RegisterStateResponse struct {
 	RegistrationFlag     basicconnect.RegistrationFlag `json:"RegistrationFlag" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RegisterStateResponse from an information buffer.
+// UnmarshalMBIM decodes RegisterStateResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RegisterStateResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "atds register-state response")
+	var d mbim.Decoder
+	d.Init(b, "atds register-state response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = basicconnect.NwError(d.U32("NwError"))
-	m.RegisterState = basicconnect.RegisterState(d.U32("RegisterState"))
-	m.RegisterMode = basicconnect.RegisterMode(d.U32("RegisterMode"))
-	m.AvailableDataClasses = basicconnect.DataClass(d.U32("AvailableDataClasses"))
-	m.CurrentCellularClass = basicconnect.CellularClass(d.U32("CurrentCellularClass"))
-	m.ProviderId = d.String("ProviderId")
-	m.ProviderName = d.String("ProviderName")
-	m.RoamingText = d.String("RoamingText")
-	m.RegistrationFlag = basicconnect.RegistrationFlag(d.U32("RegistrationFlag"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedRegisterStateResponse0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	m.NwError = basicconnect.NwError(binary.LittleEndian.Uint32(b0[0:]))
+	m.RegisterState = basicconnect.RegisterState(binary.LittleEndian.Uint32(b0[4:]))
+	m.RegisterMode = basicconnect.RegisterMode(binary.LittleEndian.Uint32(b0[8:]))
+	m.AvailableDataClasses = basicconnect.DataClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.CurrentCellularClass = basicconnect.CellularClass(binary.LittleEndian.Uint32(b0[16:]))
+	d.StringAt(&m.ProviderId, "ProviderId", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.ProviderName, "ProviderName", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringAt(&m.RoamingText, "RoamingText", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.RegistrationFlag = basicconnect.RegistrationFlag(binary.LittleEndian.Uint32(b0[44:]))
 }
+
+var fixedRegisterStateResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponse in its wire form to dst.
 func (m *RegisterStateResponse) AppendMBIM(dst []byte) ([]byte, error) {

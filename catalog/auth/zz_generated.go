@@ -7,6 +7,7 @@ package auth
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -27,17 +28,28 @@ type AkaQuery struct {
 	Autn mbim.Bytes `json:"Autn" mbim:"bytes-fixed,16"`
 }
 
-// UnmarshalMBIM decodes AkaQuery from an information buffer.
+// UnmarshalMBIM decodes AkaQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AkaQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth aka query")
+	var d mbim.Decoder
+	d.Init(b, "auth aka query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AkaQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Rand = d.FixedBytes("Rand", 16)
-	m.Autn = d.FixedBytes("Autn", 16)
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedAkaQuery0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.Rand = append(m.Rand[:0], b0[0:16]...)
+	m.Autn = append(m.Autn[:0], b0[16:32]...)
 }
+
+var fixedAkaQuery0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}}
 
 // AppendMBIM appends AkaQuery in its wire form to dst.
 func (m *AkaQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -75,20 +87,31 @@ type AkaResponse struct {
 	Auts           mbim.Bytes `json:"Auts" mbim:"bytes-fixed,14"`
 }
 
-// UnmarshalMBIM decodes AkaResponse from an information buffer.
+// UnmarshalMBIM decodes AkaResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AkaResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth aka response")
+	var d mbim.Decoder
+	d.Init(b, "auth aka response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AkaResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Res = d.FixedBytes("Res", 16)
-	m.ResLen = d.U32("ResLen")
-	m.IntegratingKey = d.FixedBytes("IntegratingKey", 16)
-	m.CipheringKey = d.FixedBytes("CipheringKey", 16)
-	m.Auts = d.FixedBytes("Auts", 14)
+	b0 := d.Rest()
+	if len(b0) < 66 {
+		d.FailFixed(fixedAkaResponse0[:])
+		return
+	}
+	d.Advance(66)
+	_ = b0[65]
+	m.Res = append(m.Res[:0], b0[0:16]...)
+	m.ResLen = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.IntegratingKey = append(m.IntegratingKey[:0], b0[20:36]...)
+	m.CipheringKey = append(m.CipheringKey[:0], b0[36:52]...)
+	m.Auts = append(m.Auts[:0], b0[52:66]...)
 }
+
+var fixedAkaResponse0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
 
 // AppendMBIM appends AkaResponse in its wire form to dst.
 func (m *AkaResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -133,18 +156,30 @@ type AkapQuery struct {
 	NetworkName string     `json:"NetworkName" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes AkapQuery from an information buffer.
+// UnmarshalMBIM decodes AkapQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AkapQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth akap query")
+	var d mbim.Decoder
+	d.Init(b, "auth akap query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AkapQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Rand = d.FixedBytes("Rand", 16)
-	m.Autn = d.FixedBytes("Autn", 16)
-	m.NetworkName = d.String("NetworkName")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedAkapQuery0[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.Rand = append(m.Rand[:0], b0[0:16]...)
+	m.Autn = append(m.Autn[:0], b0[16:32]...)
+	d.StringAt(&m.NetworkName, "NetworkName", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
 }
+
+var fixedAkapQuery0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}, {Name: "NetworkName", Size: 8}}
 
 // AppendMBIM appends AkapQuery in its wire form to dst.
 func (m *AkapQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -187,20 +222,31 @@ type AkapResponse struct {
 	Auts           mbim.Bytes `json:"Auts" mbim:"bytes-fixed,14"`
 }
 
-// UnmarshalMBIM decodes AkapResponse from an information buffer.
+// UnmarshalMBIM decodes AkapResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AkapResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth akap response")
+	var d mbim.Decoder
+	d.Init(b, "auth akap response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AkapResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Res = d.FixedBytes("Res", 16)
-	m.ResLen = d.U32("ResLen")
-	m.IntegratingKey = d.FixedBytes("IntegratingKey", 16)
-	m.CipheringKey = d.FixedBytes("CipheringKey", 16)
-	m.Auts = d.FixedBytes("Auts", 14)
+	b0 := d.Rest()
+	if len(b0) < 66 {
+		d.FailFixed(fixedAkapResponse0[:])
+		return
+	}
+	d.Advance(66)
+	_ = b0[65]
+	m.Res = append(m.Res[:0], b0[0:16]...)
+	m.ResLen = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.IntegratingKey = append(m.IntegratingKey[:0], b0[20:36]...)
+	m.CipheringKey = append(m.CipheringKey[:0], b0[36:52]...)
+	m.Auts = append(m.Auts[:0], b0[52:66]...)
 }
+
+var fixedAkapResponse0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
 
 // AppendMBIM appends AkapResponse in its wire form to dst.
 func (m *AkapResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -246,19 +292,30 @@ type SimQuery struct {
 	N     uint32     `json:"N" mbim:"u32"` // number of RANDs used: 2 or 3
 }
 
-// UnmarshalMBIM decodes SimQuery from an information buffer.
+// UnmarshalMBIM decodes SimQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SimQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth sim query")
+	var d mbim.Decoder
+	d.Init(b, "auth sim query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SimQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Rand1 = d.FixedBytes("Rand1", 16)
-	m.Rand2 = d.FixedBytes("Rand2", 16)
-	m.Rand3 = d.FixedBytes("Rand3", 16)
-	m.N = d.U32("N")
+	b0 := d.Rest()
+	if len(b0) < 52 {
+		d.FailFixed(fixedSimQuery0[:])
+		return
+	}
+	d.Advance(52)
+	_ = b0[51]
+	m.Rand1 = append(m.Rand1[:0], b0[0:16]...)
+	m.Rand2 = append(m.Rand2[:0], b0[16:32]...)
+	m.Rand3 = append(m.Rand3[:0], b0[32:48]...)
+	m.N = uint32(binary.LittleEndian.Uint32(b0[48:]))
 }
+
+var fixedSimQuery0 = [...]mbim.FixedField{{Name: "Rand1", Size: 16}, {Name: "Rand2", Size: 16}, {Name: "Rand3", Size: 16}, {Name: "N", Size: 4}}
 
 // AppendMBIM appends SimQuery in its wire form to dst.
 func (m *SimQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -303,22 +360,33 @@ type SimResponse struct {
 	N     uint32 `json:"N" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SimResponse from an information buffer.
+// UnmarshalMBIM decodes SimResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SimResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "auth sim response")
+	var d mbim.Decoder
+	d.Init(b, "auth sim response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SimResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Sres1 = d.U32("Sres1")
-	m.Kc1 = d.U64("Kc1")
-	m.Sres2 = d.U32("Sres2")
-	m.Kc2 = d.U64("Kc2")
-	m.Sres3 = d.U32("Sres3")
-	m.Kc3 = d.U64("Kc3")
-	m.N = d.U32("N")
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedSimResponse0[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.Sres1 = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Kc1 = uint64(binary.LittleEndian.Uint64(b0[4:]))
+	m.Sres2 = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Kc2 = uint64(binary.LittleEndian.Uint64(b0[16:]))
+	m.Sres3 = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Kc3 = uint64(binary.LittleEndian.Uint64(b0[28:]))
+	m.N = uint32(binary.LittleEndian.Uint32(b0[36:]))
 }
+
+var fixedSimResponse0 = [...]mbim.FixedField{{Name: "Sres1", Size: 4}, {Name: "Kc1", Size: 8}, {Name: "Sres2", Size: 4}, {Name: "Kc2", Size: 8}, {Name: "Sres3", Size: 4}, {Name: "Kc3", Size: 8}, {Name: "N", Size: 4}}
 
 // AppendMBIM appends SimResponse in its wire form to dst.
 func (m *SimResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package basicconnect
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 	"net/netip"
 )
@@ -2052,19 +2053,30 @@ type PinDesc struct {
 	PinLengthMax uint32    `json:"PinLengthMax" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes PinDesc from an information buffer.
+// UnmarshalMBIM decodes PinDesc from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinDesc) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "PinDesc")
+	var d mbim.Decoder
+	d.Init(b, "PinDesc")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinDesc) decodeMBIM(d *mbim.Decoder) {
-	m.PinMode = PinMode(d.U32("PinMode"))
-	m.PinFormat = PinFormat(d.U32("PinFormat"))
-	m.PinLengthMin = d.U32("PinLengthMin")
-	m.PinLengthMax = d.U32("PinLengthMax")
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedPinDesc0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.PinMode = PinMode(binary.LittleEndian.Uint32(b0[0:]))
+	m.PinFormat = PinFormat(binary.LittleEndian.Uint32(b0[4:]))
+	m.PinLengthMin = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.PinLengthMax = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedPinDesc0 = [...]mbim.FixedField{{Name: "PinMode", Size: 4}, {Name: "PinFormat", Size: 4}, {Name: "PinLengthMin", Size: 4}, {Name: "PinLengthMax", Size: 4}}
 
 // AppendMBIM appends PinDesc in its wire form to dst.
 func (m *PinDesc) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2098,21 +2110,33 @@ type Provider struct {
 	ErrorRate     uint32        `json:"ErrorRate" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes Provider from an information buffer.
+// UnmarshalMBIM decodes Provider from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *Provider) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "Provider")
+	var d mbim.Decoder
+	d.Init(b, "Provider")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *Provider) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.ProviderState = ProviderState(d.U32("ProviderState"))
-	m.ProviderName = d.String("ProviderName")
-	m.CellularClass = CellularClass(d.U32("CellularClass"))
-	m.Rssi = d.U32("Rssi")
-	m.ErrorRate = d.U32("ErrorRate")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedProvider0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.ProviderState = ProviderState(binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.ProviderName, "ProviderName", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.CellularClass = CellularClass(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rssi = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedProvider0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "CellularClass", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
 
 // AppendMBIM appends Provider in its wire form to dst.
 func (m *Provider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2157,22 +2181,34 @@ type ProvisionedContextElement struct {
 	AuthProtocol AuthProtocol     `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextElement from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextElement from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextElement) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ProvisionedContextElement")
+	var d mbim.Decoder
+	d.Init(b, "ProvisionedContextElement")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextElement) decodeMBIM(d *mbim.Decoder) {
-	m.ContextId = d.U32("ContextId")
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = Compression(d.U32("Compression"))
-	m.AuthProtocol = AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 52 {
+		d.FailFixed(fixedProvisionedContextElement0[:])
+		return
+	}
+	d.Advance(52)
+	_ = b0[51]
+	m.ContextId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	d.StringAt(&m.AccessString, "AccessString", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.UserName, "UserName", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringAt(&m.Password, "Password", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.Compression = Compression(binary.LittleEndian.Uint32(b0[44:]))
+	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[48:]))
 }
+
+var fixedProvisionedContextElement0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElement in its wire form to dst.
 func (m *ProvisionedContextElement) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2217,17 +2253,28 @@ type IPv4Element struct {
 	IPv4Address        netip.Addr `json:"IPv4Address" mbim:"ipv4"`
 }
 
-// UnmarshalMBIM decodes IPv4Element from an information buffer.
+// UnmarshalMBIM decodes IPv4Element from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IPv4Element) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "IPv4Element")
+	var d mbim.Decoder
+	d.Init(b, "IPv4Element")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IPv4Element) decodeMBIM(d *mbim.Decoder) {
-	m.OnLinkPrefixLength = d.U32("OnLinkPrefixLength")
-	m.IPv4Address = d.IPv4("IPv4Address")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIPv4Element0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.OnLinkPrefixLength = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.IPv4Address = netip.AddrFrom4([4]byte(b0[4:8]))
 }
+
+var fixedIPv4Element0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv4Address", Size: 4}}
 
 // AppendMBIM appends IPv4Element in its wire form to dst.
 func (m *IPv4Element) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2255,17 +2302,28 @@ type IPv6Element struct {
 	IPv6Address        netip.Addr `json:"IPv6Address" mbim:"ipv6"`
 }
 
-// UnmarshalMBIM decodes IPv6Element from an information buffer.
+// UnmarshalMBIM decodes IPv6Element from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IPv6Element) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "IPv6Element")
+	var d mbim.Decoder
+	d.Init(b, "IPv6Element")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IPv6Element) decodeMBIM(d *mbim.Decoder) {
-	m.OnLinkPrefixLength = d.U32("OnLinkPrefixLength")
-	m.IPv6Address = d.IPv6("IPv6Address")
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedIPv6Element0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.OnLinkPrefixLength = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.IPv6Address = netip.AddrFrom16([16]byte(b0[4:20]))
 }
+
+var fixedIPv6Element0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv6Address", Size: 16}}
 
 // AppendMBIM appends IPv6Element in its wire form to dst.
 func (m *IPv6Element) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2295,25 +2353,31 @@ type DeviceServiceElement struct {
 	Cids            []uint32  `json:"Cids" mbim:"u32-array,len=CidsCount"`
 }
 
-// UnmarshalMBIM decodes DeviceServiceElement from an information buffer.
+// UnmarshalMBIM decodes DeviceServiceElement from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceServiceElement) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "DeviceServiceElement")
+	var d mbim.Decoder
+	d.Init(b, "DeviceServiceElement")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceServiceElement) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceServiceId = d.UUID("DeviceServiceId")
-	m.DssPayload = d.U32("DssPayload")
-	m.MaxDssInstances = d.U32("MaxDssInstances")
-	nCidsCount := uint32(d.U32("CidsCount"))
-	if n := d.CheckCount("Cids", nCidsCount, d.Pos(), 4); n > 0 {
-		m.Cids = make([]uint32, n)
-		for i := range m.Cids {
-			m.Cids[i] = d.U32("Cids")
-		}
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedDeviceServiceElement0[:])
+		return
 	}
+	d.Advance(28)
+	_ = b0[27]
+	m.DeviceServiceId = mbim.UUID(b0[0:16])
+	m.DssPayload = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.MaxDssInstances = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	nCidsCount := uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Cids = mbim.U32Array(d, m.Cids, "Cids", nCidsCount)
 }
+
+var fixedDeviceServiceElement0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssPayload", Size: 4}, {Name: "MaxDssInstances", Size: 4}, {Name: "CidsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceElement in its wire form to dst.
 func (m *DeviceServiceElement) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2346,23 +2410,29 @@ type EventEntry struct {
 	Cids            []uint32  `json:"Cids" mbim:"u32-array,len=CidsCount"`
 }
 
-// UnmarshalMBIM decodes EventEntry from an information buffer.
+// UnmarshalMBIM decodes EventEntry from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *EventEntry) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "EventEntry")
+	var d mbim.Decoder
+	d.Init(b, "EventEntry")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *EventEntry) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceServiceId = d.UUID("DeviceServiceId")
-	nCidsCount := uint32(d.U32("CidsCount"))
-	if n := d.CheckCount("Cids", nCidsCount, d.Pos(), 4); n > 0 {
-		m.Cids = make([]uint32, n)
-		for i := range m.Cids {
-			m.Cids[i] = d.U32("Cids")
-		}
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedEventEntry0[:])
+		return
 	}
+	d.Advance(20)
+	_ = b0[19]
+	m.DeviceServiceId = mbim.UUID(b0[0:16])
+	nCidsCount := uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Cids = mbim.U32Array(d, m.Cids, "Cids", nCidsCount)
 }
+
+var fixedEventEntry0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "CidsCount", Size: 4}}
 
 // AppendMBIM appends EventEntry in its wire form to dst.
 func (m *EventEntry) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2393,18 +2463,30 @@ type PacketFilter struct {
 	PacketMask   mbim.Bytes `json:"PacketMask" mbim:"bytes-offset,len=FilterSize"`
 }
 
-// UnmarshalMBIM decodes PacketFilter from an information buffer.
+// UnmarshalMBIM decodes PacketFilter from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketFilter) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "PacketFilter")
+	var d mbim.Decoder
+	d.Init(b, "PacketFilter")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketFilter) decodeMBIM(d *mbim.Decoder) {
-	nFilterSize := uint32(d.U32("FilterSize"))
-	m.PacketFilter = d.OffsetBytes("PacketFilter", nFilterSize)
-	m.PacketMask = d.OffsetBytes("PacketMask", nFilterSize)
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedPacketFilter0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	nFilterSize := uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PacketFilter = d.BytesAt(m.PacketFilter, "PacketFilter", p0+4, binary.LittleEndian.Uint32(b0[4:]), nFilterSize)
+	m.PacketMask = d.BytesAt(m.PacketMask, "PacketMask", p0+8, binary.LittleEndian.Uint32(b0[8:]), nFilterSize)
 }
+
+var fixedPacketFilter0 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}}
 
 // AppendMBIM appends PacketFilter in its wire form to dst.
 func (m *PacketFilter) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2445,19 +2527,31 @@ type PacketFilterV3 struct {
 	FilterId     uint32     `json:"FilterId" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes PacketFilterV3 from an information buffer.
+// UnmarshalMBIM decodes PacketFilterV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketFilterV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "PacketFilterV3")
+	var d mbim.Decoder
+	d.Init(b, "PacketFilterV3")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketFilterV3) decodeMBIM(d *mbim.Decoder) {
-	nFilterSize := uint32(d.U32("FilterSize"))
-	m.PacketFilter = d.OffsetBytes("PacketFilter", nFilterSize)
-	m.PacketMask = d.OffsetBytes("PacketMask", nFilterSize)
-	m.FilterId = d.U32("FilterId")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedPacketFilterV30[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	nFilterSize := uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PacketFilter = d.BytesAt(m.PacketFilter, "PacketFilter", p0+4, binary.LittleEndian.Uint32(b0[4:]), nFilterSize)
+	m.PacketMask = d.BytesAt(m.PacketMask, "PacketMask", p0+8, binary.LittleEndian.Uint32(b0[8:]), nFilterSize)
+	m.FilterId = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedPacketFilterV30 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}, {Name: "FilterId", Size: 4}}
 
 // AppendMBIM appends PacketFilterV3 in its wire form to dst.
 func (m *PacketFilterV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2501,20 +2595,31 @@ type RsrpSnrInfo struct {
 	SystemType    DataClass `json:"SystemType" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RsrpSnrInfo from an information buffer.
+// UnmarshalMBIM decodes RsrpSnrInfo from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RsrpSnrInfo) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "RsrpSnrInfo")
+	var d mbim.Decoder
+	d.Init(b, "RsrpSnrInfo")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RsrpSnrInfo) decodeMBIM(d *mbim.Decoder) {
-	m.Rsrp = d.U32("Rsrp")
-	m.Snr = d.U32("Snr")
-	m.RsrpThreshold = d.U32("RsrpThreshold")
-	m.SnrThreshold = d.U32("SnrThreshold")
-	m.SystemType = DataClass(d.U32("SystemType"))
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedRsrpSnrInfo0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Rsrp = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Snr = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.RsrpThreshold = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.SnrThreshold = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.SystemType = DataClass(binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedRsrpSnrInfo0 = [...]mbim.FixedField{{Name: "Rsrp", Size: 4}, {Name: "Snr", Size: 4}, {Name: "RsrpThreshold", Size: 4}, {Name: "SnrThreshold", Size: 4}, {Name: "SystemType", Size: 4}}
 
 // AppendMBIM appends RsrpSnrInfo in its wire form to dst.
 func (m *RsrpSnrInfo) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2546,18 +2651,29 @@ type Tai struct {
 	Tac     uint32 `json:"Tac" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes Tai from an information buffer.
+// UnmarshalMBIM decodes Tai from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *Tai) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "Tai")
+	var d mbim.Decoder
+	d.Init(b, "Tai")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *Tai) decodeMBIM(d *mbim.Decoder) {
-	m.PlmnMcc = d.U16("PlmnMcc")
-	m.PlmnMnc = d.U16("PlmnMnc")
-	m.Tac = d.U32("Tac")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedTai0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.PlmnMcc = uint16(binary.LittleEndian.Uint16(b0[0:]))
+	m.PlmnMnc = uint16(binary.LittleEndian.Uint16(b0[2:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedTai0 = [...]mbim.FixedField{{Name: "PlmnMcc", Size: 2}, {Name: "PlmnMnc", Size: 2}, {Name: "Tac", Size: 4}}
 
 // AppendMBIM appends Tai in its wire form to dst.
 func (m *Tai) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2597,27 +2713,39 @@ type DeviceCapsResponse struct {
 	HardwareInfo    string        `json:"HardwareInfo" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes DeviceCapsResponse from an information buffer.
+// UnmarshalMBIM decodes DeviceCapsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceCapsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect device-caps response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect device-caps response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceType = DeviceType(d.U32("DeviceType"))
-	m.CellularClass = CellularClass(d.U32("CellularClass"))
-	m.VoiceClass = VoiceClass(d.U32("VoiceClass"))
-	m.SimClass = SimClass(d.U32("SimClass"))
-	m.DataClass = DataClass(d.U32("DataClass"))
-	m.SmsCaps = SmsCaps(d.U32("SmsCaps"))
-	m.ControlCaps = CtrlCaps(d.U32("ControlCaps"))
-	m.MaxSessions = d.U32("MaxSessions")
-	m.CustomDataClass = d.String("CustomDataClass")
-	m.DeviceId = d.String("DeviceId")
-	m.FirmwareInfo = d.String("FirmwareInfo")
-	m.HardwareInfo = d.String("HardwareInfo")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 64 {
+		d.FailFixed(fixedDeviceCapsResponse0[:])
+		return
+	}
+	d.Advance(64)
+	_ = b0[63]
+	m.DeviceType = DeviceType(binary.LittleEndian.Uint32(b0[0:]))
+	m.CellularClass = CellularClass(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceClass = VoiceClass(binary.LittleEndian.Uint32(b0[8:]))
+	m.SimClass = SimClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.DataClass = DataClass(binary.LittleEndian.Uint32(b0[16:]))
+	m.SmsCaps = SmsCaps(binary.LittleEndian.Uint32(b0[20:]))
+	m.ControlCaps = CtrlCaps(binary.LittleEndian.Uint32(b0[24:]))
+	m.MaxSessions = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	d.StringAt(&m.CustomDataClass, "CustomDataClass", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.DeviceId, "DeviceId", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.FirmwareInfo, "FirmwareInfo", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.HardwareInfo, "HardwareInfo", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
 }
+
+var fixedDeviceCapsResponse0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}}
 
 // AppendMBIM appends DeviceCapsResponse in its wire form to dst.
 func (m *DeviceCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2675,26 +2803,40 @@ type SubscriberReadyStatusResponse struct {
 	TelephoneNumbers []string             `json:"TelephoneNumbers" mbim:"string-array,len=TelephoneNumbersCount"`
 }
 
-// UnmarshalMBIM decodes SubscriberReadyStatusResponse from an information buffer.
+// UnmarshalMBIM decodes SubscriberReadyStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SubscriberReadyStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect subscriber-ready-status response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect subscriber-ready-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SubscriberReadyStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.ReadyState = SubscriberReadyState(d.U32("ReadyState"))
-	m.SubscriberId = d.String("SubscriberId")
-	m.SimIccId = d.String("SimIccId")
-	m.ReadyInfo = ReadyInfoFlag(d.U32("ReadyInfo"))
-	nTelephoneNumbersCount := uint32(d.U32("TelephoneNumbersCount"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedSubscriberReadyStatusResponse0[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	m.ReadyState = SubscriberReadyState(binary.LittleEndian.Uint32(b0[0:]))
+	d.StringAt(&m.SubscriberId, "SubscriberId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.SimIccId, "SimIccId", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.ReadyInfo = ReadyInfoFlag(binary.LittleEndian.Uint32(b0[20:]))
+	nTelephoneNumbersCount := uint32(binary.LittleEndian.Uint32(b0[24:]))
 	if n := d.CheckCount("TelephoneNumbers", nTelephoneNumbersCount, d.Pos(), 8); n > 0 {
-		m.TelephoneNumbers = make([]string, n)
+		m.TelephoneNumbers = mbim.Resize(m.TelephoneNumbers, n)
 		for i := range m.TelephoneNumbers {
-			m.TelephoneNumbers[i] = d.String("TelephoneNumbers")
+			d.StringTo(&m.TelephoneNumbers[i], "TelephoneNumbers")
 		}
+	} else {
+		m.TelephoneNumbers = m.TelephoneNumbers[:0]
 	}
 }
+
+var fixedSubscriberReadyStatusResponse0 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponse in its wire form to dst.
 func (m *SubscriberReadyStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2750,27 +2892,41 @@ type SubscriberReadyStatusResponseV3 struct {
 	TelephoneNumbers []string                  `json:"TelephoneNumbers" mbim:"string-array,len=TelephoneNumbersCount"`
 }
 
-// UnmarshalMBIM decodes SubscriberReadyStatusResponseV3 from an information buffer.
+// UnmarshalMBIM decodes SubscriberReadyStatusResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SubscriberReadyStatusResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect subscriber-ready-status response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect subscriber-ready-status response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SubscriberReadyStatusResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.ReadyState = SubscriberReadyState(d.U32("ReadyState"))
-	m.Flags = SubscriberReadyStatusFlag(d.U32("Flags"))
-	m.SubscriberId = d.String("SubscriberId")
-	m.SimIccId = d.String("SimIccId")
-	m.ReadyInfo = ReadyInfoFlag(d.U32("ReadyInfo"))
-	nTelephoneNumbersCount := uint32(d.U32("TelephoneNumbersCount"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedSubscriberReadyStatusResponseV30[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.ReadyState = SubscriberReadyState(binary.LittleEndian.Uint32(b0[0:]))
+	m.Flags = SubscriberReadyStatusFlag(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.SubscriberId, "SubscriberId", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.SimIccId, "SimIccId", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	m.ReadyInfo = ReadyInfoFlag(binary.LittleEndian.Uint32(b0[24:]))
+	nTelephoneNumbersCount := uint32(binary.LittleEndian.Uint32(b0[28:]))
 	if n := d.CheckCount("TelephoneNumbers", nTelephoneNumbersCount, d.Pos(), 8); n > 0 {
-		m.TelephoneNumbers = make([]string, n)
+		m.TelephoneNumbers = mbim.Resize(m.TelephoneNumbers, n)
 		for i := range m.TelephoneNumbers {
-			m.TelephoneNumbers[i] = d.String("TelephoneNumbers")
+			d.StringTo(&m.TelephoneNumbers[i], "TelephoneNumbers")
 		}
+	} else {
+		m.TelephoneNumbers = m.TelephoneNumbers[:0]
 	}
 }
+
+var fixedSubscriberReadyStatusResponseV30 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponseV3 in its wire form to dst.
 func (m *SubscriberReadyStatusResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2822,16 +2978,27 @@ type SubscriberReadyStatusQueryV4 struct {
 	SlotId uint32 `json:"SlotId" mbim:"u32"` // the SIM slot asked about (Wireshark)
 }
 
-// UnmarshalMBIM decodes SubscriberReadyStatusQueryV4 from an information buffer.
+// UnmarshalMBIM decodes SubscriberReadyStatusQueryV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SubscriberReadyStatusQueryV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect subscriber-ready-status query (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect subscriber-ready-status query (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SubscriberReadyStatusQueryV4) decodeMBIM(d *mbim.Decoder) {
-	m.SlotId = d.U32("SlotId")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedSubscriberReadyStatusQueryV40[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedSubscriberReadyStatusQueryV40 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusQueryV4 in its wire form to dst.
 func (m *SubscriberReadyStatusQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2864,28 +3031,42 @@ type SubscriberReadyStatusResponseV4 struct {
 	TelephoneNumbers []string                  `json:"TelephoneNumbers" mbim:"string-array,len=TelephoneNumbersCount"`
 }
 
-// UnmarshalMBIM decodes SubscriberReadyStatusResponseV4 from an information buffer.
+// UnmarshalMBIM decodes SubscriberReadyStatusResponseV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SubscriberReadyStatusResponseV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect subscriber-ready-status response (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect subscriber-ready-status response (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SubscriberReadyStatusResponseV4) decodeMBIM(d *mbim.Decoder) {
-	m.ReadyState = SubscriberReadyState(d.U32("ReadyState"))
-	m.Flags = SubscriberReadyStatusFlag(d.U32("Flags"))
-	m.SubscriberId = d.String("SubscriberId")
-	m.SimIccId = d.String("SimIccId")
-	m.ReadyInfo = ReadyInfoFlag(d.U32("ReadyInfo"))
-	nTelephoneNumbersCount := uint32(d.U32("TelephoneNumbersCount"))
-	m.SlotId = d.U32("SlotId")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedSubscriberReadyStatusResponseV40[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.ReadyState = SubscriberReadyState(binary.LittleEndian.Uint32(b0[0:]))
+	m.Flags = SubscriberReadyStatusFlag(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.SubscriberId, "SubscriberId", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.SimIccId, "SimIccId", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	m.ReadyInfo = ReadyInfoFlag(binary.LittleEndian.Uint32(b0[24:]))
+	nTelephoneNumbersCount := uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[32:]))
 	if n := d.CheckCount("TelephoneNumbers", nTelephoneNumbersCount, d.Pos(), 8); n > 0 {
-		m.TelephoneNumbers = make([]string, n)
+		m.TelephoneNumbers = mbim.Resize(m.TelephoneNumbers, n)
 		for i := range m.TelephoneNumbers {
-			m.TelephoneNumbers[i] = d.String("TelephoneNumbers")
+			d.StringTo(&m.TelephoneNumbers[i], "TelephoneNumbers")
 		}
+	} else {
+		m.TelephoneNumbers = m.TelephoneNumbers[:0]
 	}
 }
+
+var fixedSubscriberReadyStatusResponseV40 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}, {Name: "SlotId", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponseV4 in its wire form to dst.
 func (m *SubscriberReadyStatusResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2938,16 +3119,27 @@ type RadioStateSet struct {
 	RadioState RadioSwitchState `json:"RadioState" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RadioStateSet from an information buffer.
+// UnmarshalMBIM decodes RadioStateSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RadioStateSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect radio-state set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect radio-state set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
-	m.RadioState = RadioSwitchState(d.U32("RadioState"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRadioStateSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.RadioState = RadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRadioStateSet0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateSet in its wire form to dst.
 func (m *RadioStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2975,17 +3167,28 @@ type RadioStateResponse struct {
 	SwRadioState RadioSwitchState `json:"SwRadioState" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RadioStateResponse from an information buffer.
+// UnmarshalMBIM decodes RadioStateResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RadioStateResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect radio-state response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect radio-state response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
-	m.HwRadioState = RadioSwitchState(d.U32("HwRadioState"))
-	m.SwRadioState = RadioSwitchState(d.U32("SwRadioState"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedRadioStateResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.HwRadioState = RadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
+	m.SwRadioState = RadioSwitchState(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedRadioStateResponse0 = [...]mbim.FixedField{{Name: "HwRadioState", Size: 4}, {Name: "SwRadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateResponse in its wire form to dst.
 func (m *RadioStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3019,19 +3222,31 @@ type PinSet struct {
 	NewPin       string       `json:"NewPin" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes PinSet from an information buffer.
+// UnmarshalMBIM decodes PinSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect pin set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect pin set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinSet) decodeMBIM(d *mbim.Decoder) {
-	m.PinType = PinType(d.U32("PinType"))
-	m.PinOperation = PinOperation(d.U32("PinOperation"))
-	m.Pin = d.String("Pin")
-	m.NewPin = d.String("NewPin")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedPinSet0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.PinType = PinType(binary.LittleEndian.Uint32(b0[0:]))
+	m.PinOperation = PinOperation(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.Pin, "Pin", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.NewPin, "NewPin", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedPinSet0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}}
 
 // AppendMBIM appends PinSet in its wire form to dst.
 func (m *PinSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3071,18 +3286,29 @@ type PinResponse struct {
 	RemainingAttempts uint32   `json:"RemainingAttempts" mbim:"u32"` // 0xffffffff: not supported
 }
 
-// UnmarshalMBIM decodes PinResponse from an information buffer.
+// UnmarshalMBIM decodes PinResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect pin response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect pin response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinResponse) decodeMBIM(d *mbim.Decoder) {
-	m.PinType = PinType(d.U32("PinType"))
-	m.PinState = PinState(d.U32("PinState"))
-	m.RemainingAttempts = d.U32("RemainingAttempts")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedPinResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.PinType = PinType(binary.LittleEndian.Uint32(b0[0:]))
+	m.PinState = PinState(binary.LittleEndian.Uint32(b0[4:]))
+	m.RemainingAttempts = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedPinResponse0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
 
 // AppendMBIM appends PinResponse in its wire form to dst.
 func (m *PinResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3120,64 +3346,26 @@ type PinListResponse struct {
 	PinDescCustom             PinDesc `json:"PinDescCustom" mbim:"struct"`
 }
 
-// UnmarshalMBIM decodes PinListResponse from an information buffer.
+// UnmarshalMBIM decodes PinListResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinListResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect pin-list response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect pin-list response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinListResponse) decodeMBIM(d *mbim.Decoder) {
-	if sub, ok := d.Sub("PinDescPin1", d.Pos(), 16); ok {
-		m.PinDescPin1.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescPin1", 16)
-	if sub, ok := d.Sub("PinDescPin2", d.Pos(), 16); ok {
-		m.PinDescPin2.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescPin2", 16)
-	if sub, ok := d.Sub("PinDescDeviceSimPin", d.Pos(), 16); ok {
-		m.PinDescDeviceSimPin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescDeviceSimPin", 16)
-	if sub, ok := d.Sub("PinDescDeviceFirstSimPin", d.Pos(), 16); ok {
-		m.PinDescDeviceFirstSimPin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescDeviceFirstSimPin", 16)
-	if sub, ok := d.Sub("PinDescNetworkPin", d.Pos(), 16); ok {
-		m.PinDescNetworkPin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescNetworkPin", 16)
-	if sub, ok := d.Sub("PinDescNetworkSubsetPin", d.Pos(), 16); ok {
-		m.PinDescNetworkSubsetPin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescNetworkSubsetPin", 16)
-	if sub, ok := d.Sub("PinDescServiceProviderPin", d.Pos(), 16); ok {
-		m.PinDescServiceProviderPin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescServiceProviderPin", 16)
-	if sub, ok := d.Sub("PinDescCorporatePin", d.Pos(), 16); ok {
-		m.PinDescCorporatePin.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescCorporatePin", 16)
-	if sub, ok := d.Sub("PinDescSubsidyLock", d.Pos(), 16); ok {
-		m.PinDescSubsidyLock.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescSubsidyLock", 16)
-	if sub, ok := d.Sub("PinDescCustom", d.Pos(), 16); ok {
-		m.PinDescCustom.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	d.Skip("PinDescCustom", 16)
+	m.PinDescPin1.decodeMBIM(d)
+	m.PinDescPin2.decodeMBIM(d)
+	m.PinDescDeviceSimPin.decodeMBIM(d)
+	m.PinDescDeviceFirstSimPin.decodeMBIM(d)
+	m.PinDescNetworkPin.decodeMBIM(d)
+	m.PinDescNetworkSubsetPin.decodeMBIM(d)
+	m.PinDescServiceProviderPin.decodeMBIM(d)
+	m.PinDescCorporatePin.decodeMBIM(d)
+	m.PinDescSubsidyLock.decodeMBIM(d)
+	m.PinDescCustom.decodeMBIM(d)
 }
 
 // AppendMBIM appends PinListResponse in its wire form to dst.
@@ -3220,25 +3408,40 @@ type PreferredProvidersSet struct {
 	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes PreferredProvidersSet from an information buffer.
+// UnmarshalMBIM decodes PreferredProvidersSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PreferredProvidersSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect preferred-providers set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect preferred-providers set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PreferredProvidersSet) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedPreferredProvidersSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]Provider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = Provider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedPreferredProvidersSet0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends PreferredProvidersSet in its wire form to dst.
 func (m *PreferredProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3278,25 +3481,40 @@ type PreferredProvidersResponse struct {
 	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes PreferredProvidersResponse from an information buffer.
+// UnmarshalMBIM decodes PreferredProvidersResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PreferredProvidersResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect preferred-providers response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect preferred-providers response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PreferredProvidersResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedPreferredProvidersResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]Provider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = Provider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedPreferredProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends PreferredProvidersResponse in its wire form to dst.
 func (m *PreferredProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3339,16 +3557,27 @@ type VisibleProvidersQuery struct {
 	Action VisibleProvidersAction `json:"Action" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes VisibleProvidersQuery from an information buffer.
+// UnmarshalMBIM decodes VisibleProvidersQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *VisibleProvidersQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect visible-providers query")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect visible-providers query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *VisibleProvidersQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Action = VisibleProvidersAction(d.U32("Action"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedVisibleProvidersQuery0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Action = VisibleProvidersAction(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedVisibleProvidersQuery0 = [...]mbim.FixedField{{Name: "Action", Size: 4}}
 
 // AppendMBIM appends VisibleProvidersQuery in its wire form to dst.
 func (m *VisibleProvidersQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3375,25 +3604,40 @@ type VisibleProvidersResponse struct {
 	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes VisibleProvidersResponse from an information buffer.
+// UnmarshalMBIM decodes VisibleProvidersResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *VisibleProvidersResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect visible-providers response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect visible-providers response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *VisibleProvidersResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedVisibleProvidersResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]Provider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = Provider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedVisibleProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends VisibleProvidersResponse in its wire form to dst.
 func (m *VisibleProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3435,18 +3679,30 @@ type RegisterStateSet struct {
 	DataClass      DataClass      `json:"DataClass" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RegisterStateSet from an information buffer.
+// UnmarshalMBIM decodes RegisterStateSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RegisterStateSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect register-state set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect register-state set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RegisterStateSet) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.RegisterAction = RegisterAction(d.U32("RegisterAction"))
-	m.DataClass = DataClass(d.U32("DataClass"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedRegisterStateSet0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.RegisterAction = RegisterAction(binary.LittleEndian.Uint32(b0[8:]))
+	m.DataClass = DataClass(binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedRegisterStateSet0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "RegisterAction", Size: 4}, {Name: "DataClass", Size: 4}}
 
 // AppendMBIM appends RegisterStateSet in its wire form to dst.
 func (m *RegisterStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3487,24 +3743,36 @@ type RegisterStateResponse struct {
 	RegistrationFlag     RegistrationFlag `json:"RegistrationFlag" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RegisterStateResponse from an information buffer.
+// UnmarshalMBIM decodes RegisterStateResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RegisterStateResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect register-state response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect register-state response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = NwError(d.U32("NwError"))
-	m.RegisterState = RegisterState(d.U32("RegisterState"))
-	m.RegisterMode = RegisterMode(d.U32("RegisterMode"))
-	m.AvailableDataClasses = DataClass(d.U32("AvailableDataClasses"))
-	m.CurrentCellularClass = CellularClass(d.U32("CurrentCellularClass"))
-	m.ProviderId = d.String("ProviderId")
-	m.ProviderName = d.String("ProviderName")
-	m.RoamingText = d.String("RoamingText")
-	m.RegistrationFlag = RegistrationFlag(d.U32("RegistrationFlag"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedRegisterStateResponse0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	m.NwError = NwError(binary.LittleEndian.Uint32(b0[0:]))
+	m.RegisterState = RegisterState(binary.LittleEndian.Uint32(b0[4:]))
+	m.RegisterMode = RegisterMode(binary.LittleEndian.Uint32(b0[8:]))
+	m.AvailableDataClasses = DataClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.CurrentCellularClass = CellularClass(binary.LittleEndian.Uint32(b0[16:]))
+	d.StringAt(&m.ProviderId, "ProviderId", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.ProviderName, "ProviderName", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringAt(&m.RoamingText, "RoamingText", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.RegistrationFlag = RegistrationFlag(binary.LittleEndian.Uint32(b0[44:]))
 }
+
+var fixedRegisterStateResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponse in its wire form to dst.
 func (m *RegisterStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3563,25 +3831,37 @@ type RegisterStateResponseV2 struct {
 	PreferredDataClasses DataClass        `json:"PreferredDataClasses" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RegisterStateResponseV2 from an information buffer.
+// UnmarshalMBIM decodes RegisterStateResponseV2 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RegisterStateResponseV2) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect register-state response (MBIMEx 2.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect register-state response (MBIMEx 2.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RegisterStateResponseV2) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = NwError(d.U32("NwError"))
-	m.RegisterState = RegisterState(d.U32("RegisterState"))
-	m.RegisterMode = RegisterMode(d.U32("RegisterMode"))
-	m.AvailableDataClasses = DataClass(d.U32("AvailableDataClasses"))
-	m.CurrentCellularClass = CellularClass(d.U32("CurrentCellularClass"))
-	m.ProviderId = d.String("ProviderId")
-	m.ProviderName = d.String("ProviderName")
-	m.RoamingText = d.String("RoamingText")
-	m.RegistrationFlag = RegistrationFlag(d.U32("RegistrationFlag"))
-	m.PreferredDataClasses = DataClass(d.U32("PreferredDataClasses"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 52 {
+		d.FailFixed(fixedRegisterStateResponseV20[:])
+		return
+	}
+	d.Advance(52)
+	_ = b0[51]
+	m.NwError = NwError(binary.LittleEndian.Uint32(b0[0:]))
+	m.RegisterState = RegisterState(binary.LittleEndian.Uint32(b0[4:]))
+	m.RegisterMode = RegisterMode(binary.LittleEndian.Uint32(b0[8:]))
+	m.AvailableDataClasses = DataClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.CurrentCellularClass = CellularClass(binary.LittleEndian.Uint32(b0[16:]))
+	d.StringAt(&m.ProviderId, "ProviderId", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.ProviderName, "ProviderName", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringAt(&m.RoamingText, "RoamingText", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.RegistrationFlag = RegistrationFlag(binary.LittleEndian.Uint32(b0[44:]))
+	m.PreferredDataClasses = DataClass(binary.LittleEndian.Uint32(b0[48:]))
 }
+
+var fixedRegisterStateResponseV20 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}, {Name: "PreferredDataClasses", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponseV2 in its wire form to dst.
 func (m *RegisterStateResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3632,16 +3912,27 @@ type PacketServiceSet struct {
 	PacketServiceAction PacketServiceAction `json:"PacketServiceAction" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes PacketServiceSet from an information buffer.
+// UnmarshalMBIM decodes PacketServiceSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketServiceSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect packet-service set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect packet-service set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketServiceSet) decodeMBIM(d *mbim.Decoder) {
-	m.PacketServiceAction = PacketServiceAction(d.U32("PacketServiceAction"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedPacketServiceSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.PacketServiceAction = PacketServiceAction(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedPacketServiceSet0 = [...]mbim.FixedField{{Name: "PacketServiceAction", Size: 4}}
 
 // AppendMBIM appends PacketServiceSet in its wire form to dst.
 func (m *PacketServiceSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3672,20 +3963,31 @@ type PacketServiceResponse struct {
 	DownlinkSpeed             uint64             `json:"DownlinkSpeed" mbim:"u64"`
 }
 
-// UnmarshalMBIM decodes PacketServiceResponse from an information buffer.
+// UnmarshalMBIM decodes PacketServiceResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketServiceResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect packet-service response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect packet-service response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketServiceResponse) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = d.U32("NwError")
-	m.PacketServiceState = PacketServiceState(d.U32("PacketServiceState"))
-	m.HighestAvailableDataClass = DataClass(d.U32("HighestAvailableDataClass"))
-	m.UplinkSpeed = d.U64("UplinkSpeed")
-	m.DownlinkSpeed = d.U64("DownlinkSpeed")
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedPacketServiceResponse0[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PacketServiceState = PacketServiceState(binary.LittleEndian.Uint32(b0[4:]))
+	m.HighestAvailableDataClass = DataClass(binary.LittleEndian.Uint32(b0[8:]))
+	m.UplinkSpeed = uint64(binary.LittleEndian.Uint64(b0[12:]))
+	m.DownlinkSpeed = uint64(binary.LittleEndian.Uint64(b0[20:]))
 }
+
+var fixedPacketServiceResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}}
 
 // AppendMBIM appends PacketServiceResponse in its wire form to dst.
 func (m *PacketServiceResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3724,21 +4026,32 @@ type PacketServiceResponseV2 struct {
 	FrequencyRange     FrequencyRange     `json:"FrequencyRange" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes PacketServiceResponseV2 from an information buffer.
+// UnmarshalMBIM decodes PacketServiceResponseV2 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketServiceResponseV2) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect packet-service response (MBIMEx 2.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect packet-service response (MBIMEx 2.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketServiceResponseV2) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = d.U32("NwError")
-	m.PacketServiceState = PacketServiceState(d.U32("PacketServiceState"))
-	m.CurrentDataClass = DataClass(d.U32("CurrentDataClass"))
-	m.UplinkSpeed = d.U64("UplinkSpeed")
-	m.DownlinkSpeed = d.U64("DownlinkSpeed")
-	m.FrequencyRange = FrequencyRange(d.U32("FrequencyRange"))
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedPacketServiceResponseV20[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PacketServiceState = PacketServiceState(binary.LittleEndian.Uint32(b0[4:]))
+	m.CurrentDataClass = DataClass(binary.LittleEndian.Uint32(b0[8:]))
+	m.UplinkSpeed = uint64(binary.LittleEndian.Uint64(b0[12:]))
+	m.DownlinkSpeed = uint64(binary.LittleEndian.Uint64(b0[20:]))
+	m.FrequencyRange = FrequencyRange(binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedPacketServiceResponseV20 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "CurrentDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}}
 
 // AppendMBIM appends PacketServiceResponseV2 in its wire form to dst.
 func (m *PacketServiceResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3781,28 +4094,35 @@ type PacketServiceResponseV3 struct {
 	UnnamedIes                []mbim.TLV         `json:"UnnamedIes" mbim:"tlv-list"` // trailing information elements (Wireshark dissects them from MBIMEx 3.0; libmbim 1.28 ignores them)
 }
 
-// UnmarshalMBIM decodes PacketServiceResponseV3 from an information buffer.
+// UnmarshalMBIM decodes PacketServiceResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketServiceResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect packet-service response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect packet-service response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketServiceResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = d.U32("NwError")
-	m.PacketServiceState = PacketServiceState(d.U32("PacketServiceState"))
-	m.HighestAvailableDataClass = DataClassV3(d.U32("HighestAvailableDataClass"))
-	m.UplinkSpeed = d.U64("UplinkSpeed")
-	m.DownlinkSpeed = d.U64("DownlinkSpeed")
-	m.FrequencyRange = FrequencyRange(d.U32("FrequencyRange"))
-	m.DataSubclass = DataSubclass(d.U32("DataSubclass"))
-	if sub, ok := d.Sub("Tai", d.Pos(), 8); ok {
-		m.Tai.decodeMBIM(&sub)
-		d.Adopt(&sub)
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedPacketServiceResponseV30[:])
+		return
 	}
-	d.Skip("Tai", 8)
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	d.Advance(36)
+	_ = b0[35]
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PacketServiceState = PacketServiceState(binary.LittleEndian.Uint32(b0[4:]))
+	m.HighestAvailableDataClass = DataClassV3(binary.LittleEndian.Uint32(b0[8:]))
+	m.UplinkSpeed = uint64(binary.LittleEndian.Uint64(b0[12:]))
+	m.DownlinkSpeed = uint64(binary.LittleEndian.Uint64(b0[20:]))
+	m.FrequencyRange = FrequencyRange(binary.LittleEndian.Uint32(b0[28:]))
+	m.DataSubclass = DataSubclass(binary.LittleEndian.Uint32(b0[32:]))
+	m.Tai.decodeMBIM(d)
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedPacketServiceResponseV30 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}, {Name: "DataSubclass", Size: 4}}
 
 // AppendMBIM appends PacketServiceResponseV3 in its wire form to dst.
 func (m *PacketServiceResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3847,18 +4167,29 @@ type SignalStateSet struct {
 	ErrorRateThreshold     uint32 `json:"ErrorRateThreshold" mbim:"u32"` // 0xffffffff: no error rate reports
 }
 
-// UnmarshalMBIM decodes SignalStateSet from an information buffer.
+// UnmarshalMBIM decodes SignalStateSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SignalStateSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect signal-state set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect signal-state set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SignalStateSet) decodeMBIM(d *mbim.Decoder) {
-	m.SignalStrengthInterval = d.U32("SignalStrengthInterval")
-	m.RssiThreshold = d.U32("RssiThreshold")
-	m.ErrorRateThreshold = d.U32("ErrorRateThreshold")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedSignalStateSet0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.SignalStrengthInterval = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.RssiThreshold = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.ErrorRateThreshold = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedSignalStateSet0 = [...]mbim.FixedField{{Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
 
 // AppendMBIM appends SignalStateSet in its wire form to dst.
 func (m *SignalStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3891,20 +4222,31 @@ type SignalStateResponse struct {
 	ErrorRateThreshold     uint32 `json:"ErrorRateThreshold" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SignalStateResponse from an information buffer.
+// UnmarshalMBIM decodes SignalStateResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SignalStateResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect signal-state response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect signal-state response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SignalStateResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Rssi = d.U32("Rssi")
-	m.ErrorRate = d.U32("ErrorRate")
-	m.SignalStrengthInterval = d.U32("SignalStrengthInterval")
-	m.RssiThreshold = d.U32("RssiThreshold")
-	m.ErrorRateThreshold = d.U32("ErrorRateThreshold")
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedSignalStateResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Rssi = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.SignalStrengthInterval = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.RssiThreshold = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.ErrorRateThreshold = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedSignalStateResponse0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
 
 // AppendMBIM appends SignalStateResponse in its wire form to dst.
 func (m *SignalStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3943,29 +4285,41 @@ type SignalStateResponseV2 struct {
 	RsrpSnr                []RsrpSnrInfo `json:"RsrpSnr" mbim:"struct-array-ms"` // OL pair to an element count and the packed RSRP/SNR records
 }
 
-// UnmarshalMBIM decodes SignalStateResponseV2 from an information buffer.
+// UnmarshalMBIM decodes SignalStateResponseV2 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SignalStateResponseV2) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect signal-state response (MBIMEx 2.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect signal-state response (MBIMEx 2.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SignalStateResponseV2) decodeMBIM(d *mbim.Decoder) {
-	m.Rssi = d.U32("Rssi")
-	m.ErrorRate = d.U32("ErrorRate")
-	m.SignalStrengthInterval = d.U32("SignalStrengthInterval")
-	m.RssiThreshold = d.U32("RssiThreshold")
-	m.ErrorRateThreshold = d.U32("ErrorRateThreshold")
-	if sub, ok := d.Ref("RsrpSnr"); ok {
-		if n := sub.CheckCount("RsrpSnr", sub.U32("RsrpSnr"), 4, 20); n > 0 {
-			m.RsrpSnr = make([]RsrpSnrInfo, n)
-			for i := range m.RsrpSnr {
-				m.RsrpSnr[i].decodeMBIM(&sub)
-			}
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedSignalStateResponseV20[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	m.Rssi = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.SignalStrengthInterval = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.RssiThreshold = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.ErrorRateThreshold = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	if f, ok := d.EnterRef("RsrpSnr", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:])); ok {
+		m.RsrpSnr = mbim.Resize(m.RsrpSnr, d.CheckCount("RsrpSnr", d.U32("RsrpSnr"), 4, 20))
+		for i := range m.RsrpSnr {
+			m.RsrpSnr[i].decodeMBIM(d)
 		}
-		d.Adopt(&sub)
+		d.Leave(f)
+	} else {
+		m.RsrpSnr = m.RsrpSnr[:0]
 	}
 }
+
+var fixedSignalStateResponseV20 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}, {Name: "RsrpSnr", Size: 8}}
 
 // AppendMBIM appends SignalStateResponseV2 in its wire form to dst.
 func (m *SignalStateResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4021,24 +4375,36 @@ type ConnectSet struct {
 	ContextType       mbim.ContextType  `json:"ContextType" mbim:"context-type"`
 }
 
-// UnmarshalMBIM decodes ConnectSet from an information buffer.
+// UnmarshalMBIM decodes ConnectSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationCommand = ActivationCommand(d.U32("ActivationCommand"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = Compression(d.U32("Compression"))
-	m.AuthProtocol = AuthProtocol(d.U32("AuthProtocol"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 60 {
+		d.FailFixed(fixedConnectSet0[:])
+		return
+	}
+	d.Advance(60)
+	_ = b0[59]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationCommand = ActivationCommand(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.UserName, "UserName", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	d.StringAt(&m.Password, "Password", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
+	m.Compression = Compression(binary.LittleEndian.Uint32(b0[32:]))
+	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[36:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[40:]))
+	m.ContextType = mbim.ContextType(b0[44:60])
 }
+
+var fixedConnectSet0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}}
 
 // AppendMBIM appends ConnectSet in its wire form to dst.
 func (m *ConnectSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4090,21 +4456,32 @@ type ConnectQuery struct {
 	NwError         uint32           `json:"NwError" mbim:"u32"` // network error or cause code (plain number, as libmbim has it; see NwError for names)
 }
 
-// UnmarshalMBIM decodes ConnectQuery from an information buffer.
+// UnmarshalMBIM decodes ConnectQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect query")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectQuery) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationState = ActivationState(d.U32("ActivationState"))
-	m.VoiceCallState = VoiceCallState(d.U32("VoiceCallState"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.NwError = d.U32("NwError")
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedConnectQuery0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationState = ActivationState(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceCallState = VoiceCallState(binary.LittleEndian.Uint32(b0[8:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[12:]))
+	m.ContextType = mbim.ContextType(b0[16:32])
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedConnectQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ConnectQuery in its wire form to dst.
 func (m *ConnectQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4141,21 +4518,32 @@ type ConnectResponse struct {
 	NwError         uint32           `json:"NwError" mbim:"u32"` // network error or cause code (plain number, as libmbim has it; see NwError for names)
 }
 
-// UnmarshalMBIM decodes ConnectResponse from an information buffer.
+// UnmarshalMBIM decodes ConnectResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationState = ActivationState(d.U32("ActivationState"))
-	m.VoiceCallState = VoiceCallState(d.U32("VoiceCallState"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.NwError = d.U32("NwError")
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedConnectResponse0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationState = ActivationState(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceCallState = VoiceCallState(binary.LittleEndian.Uint32(b0[8:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[12:]))
+	m.ContextType = mbim.ContextType(b0[16:32])
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedConnectResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ConnectResponse in its wire form to dst.
 func (m *ConnectResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4200,26 +4588,37 @@ type ConnectSetV3 struct {
 	UnnamedIes        []mbim.TLV        `json:"UnnamedIes" mbim:"tlv-list"`
 }
 
-// UnmarshalMBIM decodes ConnectSetV3 from an information buffer.
+// UnmarshalMBIM decodes ConnectSetV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectSetV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect set (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect set (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectSetV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationCommand = ActivationCommand(d.U32("ActivationCommand"))
-	m.Compression = Compression(d.U32("Compression"))
-	m.AuthProtocol = AuthProtocol(d.U32("AuthProtocol"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.MediaPreference = AccessMediaType(d.U32("MediaPreference"))
-	m.AccessString = d.TLVString("AccessString")
-	m.UserName = d.TLVString("UserName")
-	m.Password = d.TLVString("Password")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedConnectSetV30[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationCommand = ActivationCommand(binary.LittleEndian.Uint32(b0[4:]))
+	m.Compression = Compression(binary.LittleEndian.Uint32(b0[8:]))
+	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[12:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[16:]))
+	m.ContextType = mbim.ContextType(b0[20:36])
+	m.MediaPreference = AccessMediaType(binary.LittleEndian.Uint32(b0[36:]))
+	d.TLVStringTo(&m.AccessString, "AccessString")
+	d.TLVStringTo(&m.UserName, "UserName")
+	d.TLVStringTo(&m.Password, "Password")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedConnectSetV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectSetV3 in its wire form to dst.
 func (m *ConnectSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4264,16 +4663,27 @@ type ConnectQueryV3 struct {
 	SessionId uint32 `json:"SessionId" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ConnectQueryV3 from an information buffer.
+// UnmarshalMBIM decodes ConnectQueryV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectQueryV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect query (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect query (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectQueryV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedConnectQueryV30[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedConnectQueryV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}}
 
 // AppendMBIM appends ConnectQueryV3 in its wire form to dst.
 func (m *ConnectQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4308,24 +4718,35 @@ type ConnectResponseV3 struct {
 	UnnamedIes      []mbim.TLV       `json:"UnnamedIes" mbim:"tlv-list"`
 }
 
-// UnmarshalMBIM decodes ConnectResponseV3 from an information buffer.
+// UnmarshalMBIM decodes ConnectResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationState = ActivationState(d.U32("ActivationState"))
-	m.VoiceCallState = VoiceCallState(d.U32("VoiceCallState"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.NwError = d.U32("NwError")
-	m.MediaPreference = AccessMediaType(d.U32("MediaPreference"))
-	m.AccessString = d.TLVString("AccessString")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedConnectResponseV30[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationState = ActivationState(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceCallState = VoiceCallState(binary.LittleEndian.Uint32(b0[8:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[12:]))
+	m.ContextType = mbim.ContextType(b0[16:32])
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
+	m.MediaPreference = AccessMediaType(binary.LittleEndian.Uint32(b0[36:]))
+	d.TLVStringTo(&m.AccessString, "AccessString")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedConnectResponseV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectResponseV3 in its wire form to dst.
 func (m *ConnectResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4381,28 +4802,39 @@ type ConnectSetV4 struct {
 	UnnamedIes        []mbim.TLV        `json:"UnnamedIes" mbim:"tlv-list"`
 }
 
-// UnmarshalMBIM decodes ConnectSetV4 from an information buffer.
+// UnmarshalMBIM decodes ConnectSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectSetV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect set (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect set (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectSetV4) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationCommand = ActivationCommand(d.U32("ActivationCommand"))
-	m.ActivationOption = ActivationOption(d.U32("ActivationOption"))
-	m.Compression = Compression(d.U32("Compression"))
-	m.AuthProtocol = AuthProtocol(d.U32("AuthProtocol"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.MediaPreference = AccessMediaType(d.U32("MediaPreference"))
-	m.AccessString = d.TLVString("AccessString")
-	m.UserName = d.TLVString("UserName")
-	m.Password = d.TLVString("Password")
-	m.SNssai = d.TLV("SNssai")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 44 {
+		d.FailFixed(fixedConnectSetV40[:])
+		return
+	}
+	d.Advance(44)
+	_ = b0[43]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationCommand = ActivationCommand(binary.LittleEndian.Uint32(b0[4:]))
+	m.ActivationOption = ActivationOption(binary.LittleEndian.Uint32(b0[8:]))
+	m.Compression = Compression(binary.LittleEndian.Uint32(b0[12:]))
+	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[16:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[20:]))
+	m.ContextType = mbim.ContextType(b0[24:40])
+	m.MediaPreference = AccessMediaType(binary.LittleEndian.Uint32(b0[40:]))
+	d.TLVStringTo(&m.AccessString, "AccessString")
+	d.TLVStringTo(&m.UserName, "UserName")
+	d.TLVStringTo(&m.Password, "Password")
+	d.TLVTo(&m.SNssai, "SNssai")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedConnectSetV40 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "ActivationOption", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectSetV4 in its wire form to dst.
 func (m *ConnectSetV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4459,25 +4891,36 @@ type ConnectResponseV4 struct {
 	UnnamedIes      []mbim.TLV       `json:"UnnamedIes" mbim:"tlv-list"`
 }
 
-// UnmarshalMBIM decodes ConnectResponseV4 from an information buffer.
+// UnmarshalMBIM decodes ConnectResponseV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectResponseV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect connect response (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect connect response (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectResponseV4) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.ActivationState = ActivationState(d.U32("ActivationState"))
-	m.VoiceCallState = VoiceCallState(d.U32("VoiceCallState"))
-	m.IpType = ContextIpType(d.U32("IpType"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.NwError = d.U32("NwError")
-	m.MediaPreference = AccessMediaType(d.U32("MediaPreference"))
-	m.AccessString = d.TLVString("AccessString")
-	m.SNssai = d.TLV("SNssai")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedConnectResponseV40[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ActivationState = ActivationState(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceCallState = VoiceCallState(binary.LittleEndian.Uint32(b0[8:]))
+	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[12:]))
+	m.ContextType = mbim.ContextType(b0[16:32])
+	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
+	m.MediaPreference = AccessMediaType(binary.LittleEndian.Uint32(b0[36:]))
+	d.TLVStringTo(&m.AccessString, "AccessString")
+	d.TLVTo(&m.SNssai, "SNssai")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedConnectResponseV40 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectResponseV4 in its wire form to dst.
 func (m *ConnectResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4530,23 +4973,35 @@ type ProvisionedContextsSet struct {
 	ProviderId   string           `json:"ProviderId" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsSet from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect provisioned-contexts set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect provisioned-contexts set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
-	m.ContextId = d.U32("ContextId")
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = Compression(d.U32("Compression"))
-	m.AuthProtocol = AuthProtocol(d.U32("AuthProtocol"))
-	m.ProviderId = d.String("ProviderId")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 60 {
+		d.FailFixed(fixedProvisionedContextsSet0[:])
+		return
+	}
+	d.Advance(60)
+	_ = b0[59]
+	m.ContextId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	d.StringAt(&m.AccessString, "AccessString", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.UserName, "UserName", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringAt(&m.Password, "Password", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.Compression = Compression(binary.LittleEndian.Uint32(b0[44:]))
+	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[48:]))
+	d.StringAt(&m.ProviderId, "ProviderId", p0+52, binary.LittleEndian.Uint32(b0[52:]), binary.LittleEndian.Uint32(b0[56:]))
 }
+
+var fixedProvisionedContextsSet0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "ProviderId", Size: 8}}
 
 // AppendMBIM appends ProvisionedContextsSet in its wire form to dst.
 func (m *ProvisionedContextsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4596,25 +5051,40 @@ type ProvisionedContextsResponse struct {
 	ProvisionedContexts []ProvisionedContextElement `json:"ProvisionedContexts" mbim:"struct-array-ref,len=ProvisionedContextsCount"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsResponse from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect provisioned-contexts response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect provisioned-contexts response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvisionedContextsCount := uint32(d.U32("ProvisionedContextsCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedProvisionedContextsResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvisionedContextsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("ProvisionedContexts", nProvisionedContextsCount, d.Pos(), 8); n > 0 {
-		m.ProvisionedContexts = make([]ProvisionedContextElement, n)
+		m.ProvisionedContexts = mbim.Resize(m.ProvisionedContexts, n)
 		for i := range m.ProvisionedContexts {
-			if sub, ok := d.Ref("ProvisionedContexts"); ok {
-				m.ProvisionedContexts[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("ProvisionedContexts"); ok {
+				m.ProvisionedContexts[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.ProvisionedContexts[i] = ProvisionedContextElement{}
 			}
 		}
+	} else {
+		m.ProvisionedContexts = m.ProvisionedContexts[:0]
 	}
 }
+
+var fixedProvisionedContextsResponse0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponse in its wire form to dst.
 func (m *ProvisionedContextsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4657,15 +5127,17 @@ type ServiceActivationSet struct {
 	Buffer mbim.Bytes `json:"Buffer" mbim:"bytes-rest"`
 }
 
-// UnmarshalMBIM decodes ServiceActivationSet from an information buffer.
+// UnmarshalMBIM decodes ServiceActivationSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ServiceActivationSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect service-activation set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect service-activation set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ServiceActivationSet) decodeMBIM(d *mbim.Decoder) {
-	m.Buffer = d.RestBytes("Buffer")
+	m.Buffer = d.RestBytesTo(m.Buffer, "Buffer")
 }
 
 // AppendMBIM appends ServiceActivationSet in its wire form to dst.
@@ -4695,17 +5167,28 @@ type ServiceActivationResponse struct {
 	Buffer  mbim.Bytes `json:"Buffer" mbim:"bytes-rest"`
 }
 
-// UnmarshalMBIM decodes ServiceActivationResponse from an information buffer.
+// UnmarshalMBIM decodes ServiceActivationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ServiceActivationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect service-activation response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect service-activation response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ServiceActivationResponse) decodeMBIM(d *mbim.Decoder) {
-	m.NwError = NwError(d.U32("NwError"))
-	m.Buffer = d.RestBytes("Buffer")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedServiceActivationResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.NwError = NwError(binary.LittleEndian.Uint32(b0[0:]))
+	m.Buffer = d.RestBytesTo(m.Buffer, "Buffer")
 }
+
+var fixedServiceActivationResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ServiceActivationResponse in its wire form to dst.
 func (m *ServiceActivationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4744,52 +5227,58 @@ type IpConfigurationQuery struct {
 	IPv6Mtu                    uint32                       `json:"IPv6Mtu" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes IpConfigurationQuery from an information buffer.
+// UnmarshalMBIM decodes IpConfigurationQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpConfigurationQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-configuration query")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-configuration query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpConfigurationQuery) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.IPv4ConfigurationAvailable = IPConfigurationAvailableFlag(d.U32("IPv4ConfigurationAvailable"))
-	m.IPv6ConfigurationAvailable = IPConfigurationAvailableFlag(d.U32("IPv6ConfigurationAvailable"))
-	nIPv4AddressCount := uint32(d.U32("IPv4AddressCount"))
-	if sub, n := d.RefArray("IPv4Address", nIPv4AddressCount, 8); n > 0 {
-		m.IPv4Address = make([]IPv4Element, n)
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 60 {
+		d.FailFixed(fixedIpConfigurationQuery0[:])
+		return
+	}
+	d.Advance(60)
+	_ = b0[59]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.IPv4ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[4:]))
+	m.IPv6ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[8:]))
+	nIPv4AddressCount := uint32(binary.LittleEndian.Uint32(b0[12:]))
+	if f, n := d.EnterArray("IPv4Address", p0+16, binary.LittleEndian.Uint32(b0[16:]), nIPv4AddressCount, 8); n > 0 {
+		m.IPv4Address = mbim.Resize(m.IPv4Address, n)
 		for i := range m.IPv4Address {
-			m.IPv4Address[i].decodeMBIM(&sub)
+			m.IPv4Address[i].decodeMBIM(d)
 		}
-		d.Adopt(&sub)
+		d.Leave(f)
+	} else {
+		m.IPv4Address = m.IPv4Address[:0]
 	}
-	nIPv6AddressCount := uint32(d.U32("IPv6AddressCount"))
-	if sub, n := d.RefArray("IPv6Address", nIPv6AddressCount, 20); n > 0 {
-		m.IPv6Address = make([]IPv6Element, n)
+	nIPv6AddressCount := uint32(binary.LittleEndian.Uint32(b0[20:]))
+	if f, n := d.EnterArray("IPv6Address", p0+24, binary.LittleEndian.Uint32(b0[24:]), nIPv6AddressCount, 20); n > 0 {
+		m.IPv6Address = mbim.Resize(m.IPv6Address, n)
 		for i := range m.IPv6Address {
-			m.IPv6Address[i].decodeMBIM(&sub)
+			m.IPv6Address[i].decodeMBIM(d)
 		}
-		d.Adopt(&sub)
+		d.Leave(f)
+	} else {
+		m.IPv6Address = m.IPv6Address[:0]
 	}
-	m.IPv4Gateway = d.IPv4Ref("IPv4Gateway")
-	m.IPv6Gateway = d.IPv6Ref("IPv6Gateway")
-	nIPv4DnsServerCount := uint32(d.U32("IPv4DnsServerCount"))
-	if sub, n := d.RefArray("IPv4DnsServer", nIPv4DnsServerCount, 4); n > 0 {
-		m.IPv4DnsServer = make([]netip.Addr, n)
-		for i := range m.IPv4DnsServer {
-			m.IPv4DnsServer[i] = sub.IPv4("IPv4DnsServer")
-		}
-	}
-	nIPv6DnsServerCount := uint32(d.U32("IPv6DnsServerCount"))
-	if sub, n := d.RefArray("IPv6DnsServer", nIPv6DnsServerCount, 16); n > 0 {
-		m.IPv6DnsServer = make([]netip.Addr, n)
-		for i := range m.IPv6DnsServer {
-			m.IPv6DnsServer[i] = sub.IPv6("IPv6DnsServer")
-		}
-	}
-	m.IPv4Mtu = d.U32("IPv4Mtu")
-	m.IPv6Mtu = d.U32("IPv6Mtu")
+	m.IPv4Gateway = d.IPv4At("IPv4Gateway", p0+28, binary.LittleEndian.Uint32(b0[28:]))
+	m.IPv6Gateway = d.IPv6At("IPv6Gateway", p0+32, binary.LittleEndian.Uint32(b0[32:]))
+	nIPv4DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[36:]))
+	m.IPv4DnsServer = d.IPArrayAt(m.IPv4DnsServer, "IPv4DnsServer", p0+40, binary.LittleEndian.Uint32(b0[40:]), nIPv4DnsServerCount, 4)
+	nIPv6DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[44:]))
+	m.IPv6DnsServer = d.IPArrayAt(m.IPv6DnsServer, "IPv6DnsServer", p0+48, binary.LittleEndian.Uint32(b0[48:]), nIPv6DnsServerCount, 16)
+	m.IPv4Mtu = uint32(binary.LittleEndian.Uint32(b0[52:]))
+	m.IPv6Mtu = uint32(binary.LittleEndian.Uint32(b0[56:]))
 }
+
+var fixedIpConfigurationQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
 
 // AppendMBIM appends IpConfigurationQuery in its wire form to dst.
 func (m *IpConfigurationQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4896,52 +5385,58 @@ type IpConfigurationResponse struct {
 	IPv6Mtu                    uint32                       `json:"IPv6Mtu" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes IpConfigurationResponse from an information buffer.
+// UnmarshalMBIM decodes IpConfigurationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpConfigurationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-configuration response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-configuration response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.IPv4ConfigurationAvailable = IPConfigurationAvailableFlag(d.U32("IPv4ConfigurationAvailable"))
-	m.IPv6ConfigurationAvailable = IPConfigurationAvailableFlag(d.U32("IPv6ConfigurationAvailable"))
-	nIPv4AddressCount := uint32(d.U32("IPv4AddressCount"))
-	if sub, n := d.RefArray("IPv4Address", nIPv4AddressCount, 8); n > 0 {
-		m.IPv4Address = make([]IPv4Element, n)
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 60 {
+		d.FailFixed(fixedIpConfigurationResponse0[:])
+		return
+	}
+	d.Advance(60)
+	_ = b0[59]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.IPv4ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[4:]))
+	m.IPv6ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[8:]))
+	nIPv4AddressCount := uint32(binary.LittleEndian.Uint32(b0[12:]))
+	if f, n := d.EnterArray("IPv4Address", p0+16, binary.LittleEndian.Uint32(b0[16:]), nIPv4AddressCount, 8); n > 0 {
+		m.IPv4Address = mbim.Resize(m.IPv4Address, n)
 		for i := range m.IPv4Address {
-			m.IPv4Address[i].decodeMBIM(&sub)
+			m.IPv4Address[i].decodeMBIM(d)
 		}
-		d.Adopt(&sub)
+		d.Leave(f)
+	} else {
+		m.IPv4Address = m.IPv4Address[:0]
 	}
-	nIPv6AddressCount := uint32(d.U32("IPv6AddressCount"))
-	if sub, n := d.RefArray("IPv6Address", nIPv6AddressCount, 20); n > 0 {
-		m.IPv6Address = make([]IPv6Element, n)
+	nIPv6AddressCount := uint32(binary.LittleEndian.Uint32(b0[20:]))
+	if f, n := d.EnterArray("IPv6Address", p0+24, binary.LittleEndian.Uint32(b0[24:]), nIPv6AddressCount, 20); n > 0 {
+		m.IPv6Address = mbim.Resize(m.IPv6Address, n)
 		for i := range m.IPv6Address {
-			m.IPv6Address[i].decodeMBIM(&sub)
+			m.IPv6Address[i].decodeMBIM(d)
 		}
-		d.Adopt(&sub)
+		d.Leave(f)
+	} else {
+		m.IPv6Address = m.IPv6Address[:0]
 	}
-	m.IPv4Gateway = d.IPv4Ref("IPv4Gateway")
-	m.IPv6Gateway = d.IPv6Ref("IPv6Gateway")
-	nIPv4DnsServerCount := uint32(d.U32("IPv4DnsServerCount"))
-	if sub, n := d.RefArray("IPv4DnsServer", nIPv4DnsServerCount, 4); n > 0 {
-		m.IPv4DnsServer = make([]netip.Addr, n)
-		for i := range m.IPv4DnsServer {
-			m.IPv4DnsServer[i] = sub.IPv4("IPv4DnsServer")
-		}
-	}
-	nIPv6DnsServerCount := uint32(d.U32("IPv6DnsServerCount"))
-	if sub, n := d.RefArray("IPv6DnsServer", nIPv6DnsServerCount, 16); n > 0 {
-		m.IPv6DnsServer = make([]netip.Addr, n)
-		for i := range m.IPv6DnsServer {
-			m.IPv6DnsServer[i] = sub.IPv6("IPv6DnsServer")
-		}
-	}
-	m.IPv4Mtu = d.U32("IPv4Mtu")
-	m.IPv6Mtu = d.U32("IPv6Mtu")
+	m.IPv4Gateway = d.IPv4At("IPv4Gateway", p0+28, binary.LittleEndian.Uint32(b0[28:]))
+	m.IPv6Gateway = d.IPv6At("IPv6Gateway", p0+32, binary.LittleEndian.Uint32(b0[32:]))
+	nIPv4DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[36:]))
+	m.IPv4DnsServer = d.IPArrayAt(m.IPv4DnsServer, "IPv4DnsServer", p0+40, binary.LittleEndian.Uint32(b0[40:]), nIPv4DnsServerCount, 4)
+	nIPv6DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[44:]))
+	m.IPv6DnsServer = d.IPArrayAt(m.IPv6DnsServer, "IPv6DnsServer", p0+48, binary.LittleEndian.Uint32(b0[48:]), nIPv6DnsServerCount, 16)
+	m.IPv4Mtu = uint32(binary.LittleEndian.Uint32(b0[52:]))
+	m.IPv6Mtu = uint32(binary.LittleEndian.Uint32(b0[56:]))
 }
+
+var fixedIpConfigurationResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
 
 // AppendMBIM appends IpConfigurationResponse in its wire form to dst.
 func (m *IpConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5042,26 +5537,41 @@ type DeviceServicesResponse struct {
 	DeviceServices []DeviceServiceElement `json:"DeviceServices" mbim:"struct-array-ref,len=DeviceServicesCount"`
 }
 
-// UnmarshalMBIM decodes DeviceServicesResponse from an information buffer.
+// UnmarshalMBIM decodes DeviceServicesResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceServicesResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect device-services response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect device-services response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceServicesResponse) decodeMBIM(d *mbim.Decoder) {
-	nDeviceServicesCount := uint32(d.U32("DeviceServicesCount"))
-	m.MaxDssSessions = d.U32("MaxDssSessions")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedDeviceServicesResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	nDeviceServicesCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MaxDssSessions = uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("DeviceServices", nDeviceServicesCount, d.Pos(), 8); n > 0 {
-		m.DeviceServices = make([]DeviceServiceElement, n)
+		m.DeviceServices = mbim.Resize(m.DeviceServices, n)
 		for i := range m.DeviceServices {
-			if sub, ok := d.Ref("DeviceServices"); ok {
-				m.DeviceServices[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("DeviceServices"); ok {
+				m.DeviceServices[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.DeviceServices[i] = DeviceServiceElement{}
 			}
 		}
+	} else {
+		m.DeviceServices = m.DeviceServices[:0]
 	}
 }
+
+var fixedDeviceServicesResponse0 = [...]mbim.FixedField{{Name: "DeviceServicesCount", Size: 4}, {Name: "MaxDssSessions", Size: 4}}
 
 // AppendMBIM appends DeviceServicesResponse in its wire form to dst.
 func (m *DeviceServicesResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5102,25 +5612,40 @@ type DeviceServiceSubscribeListSet struct {
 	Events []EventEntry `json:"Events" mbim:"struct-array-ref,len=EventsCount"`
 }
 
-// UnmarshalMBIM decodes DeviceServiceSubscribeListSet from an information buffer.
+// UnmarshalMBIM decodes DeviceServiceSubscribeListSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceServiceSubscribeListSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect device-service-subscribe-list set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect device-service-subscribe-list set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceServiceSubscribeListSet) decodeMBIM(d *mbim.Decoder) {
-	nEventsCount := uint32(d.U32("EventsCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedDeviceServiceSubscribeListSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nEventsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Events", nEventsCount, d.Pos(), 8); n > 0 {
-		m.Events = make([]EventEntry, n)
+		m.Events = mbim.Resize(m.Events, n)
 		for i := range m.Events {
-			if sub, ok := d.Ref("Events"); ok {
-				m.Events[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Events"); ok {
+				m.Events[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Events[i] = EventEntry{}
 			}
 		}
+	} else {
+		m.Events = m.Events[:0]
 	}
 }
+
+var fixedDeviceServiceSubscribeListSet0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceSubscribeListSet in its wire form to dst.
 func (m *DeviceServiceSubscribeListSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5160,25 +5685,40 @@ type DeviceServiceSubscribeListResponse struct {
 	Events []EventEntry `json:"Events" mbim:"struct-array-ref,len=EventsCount"`
 }
 
-// UnmarshalMBIM decodes DeviceServiceSubscribeListResponse from an information buffer.
+// UnmarshalMBIM decodes DeviceServiceSubscribeListResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceServiceSubscribeListResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect device-service-subscribe-list response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect device-service-subscribe-list response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceServiceSubscribeListResponse) decodeMBIM(d *mbim.Decoder) {
-	nEventsCount := uint32(d.U32("EventsCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedDeviceServiceSubscribeListResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nEventsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Events", nEventsCount, d.Pos(), 8); n > 0 {
-		m.Events = make([]EventEntry, n)
+		m.Events = mbim.Resize(m.Events, n)
 		for i := range m.Events {
-			if sub, ok := d.Ref("Events"); ok {
-				m.Events[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Events"); ok {
+				m.Events[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Events[i] = EventEntry{}
 			}
 		}
+	} else {
+		m.Events = m.Events[:0]
 	}
 }
+
+var fixedDeviceServiceSubscribeListResponse0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceSubscribeListResponse in its wire form to dst.
 func (m *DeviceServiceSubscribeListResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5225,23 +5765,34 @@ type PacketStatisticsResponse struct {
 	OutDiscards uint32 `json:"OutDiscards" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes PacketStatisticsResponse from an information buffer.
+// UnmarshalMBIM decodes PacketStatisticsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacketStatisticsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect packet-statistics response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect packet-statistics response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacketStatisticsResponse) decodeMBIM(d *mbim.Decoder) {
-	m.InDiscards = d.U32("InDiscards")
-	m.InErrors = d.U32("InErrors")
-	m.InOctets = d.U64("InOctets")
-	m.InPackets = d.U64("InPackets")
-	m.OutOctets = d.U64("OutOctets")
-	m.OutPackets = d.U64("OutPackets")
-	m.OutErrors = d.U32("OutErrors")
-	m.OutDiscards = d.U32("OutDiscards")
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedPacketStatisticsResponse0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	m.InDiscards = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.InErrors = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.InOctets = uint64(binary.LittleEndian.Uint64(b0[8:]))
+	m.InPackets = uint64(binary.LittleEndian.Uint64(b0[16:]))
+	m.OutOctets = uint64(binary.LittleEndian.Uint64(b0[24:]))
+	m.OutPackets = uint64(binary.LittleEndian.Uint64(b0[32:]))
+	m.OutErrors = uint32(binary.LittleEndian.Uint32(b0[40:]))
+	m.OutDiscards = uint32(binary.LittleEndian.Uint32(b0[44:]))
 }
+
+var fixedPacketStatisticsResponse0 = [...]mbim.FixedField{{Name: "InDiscards", Size: 4}, {Name: "InErrors", Size: 4}, {Name: "InOctets", Size: 8}, {Name: "InPackets", Size: 8}, {Name: "OutOctets", Size: 8}, {Name: "OutPackets", Size: 8}, {Name: "OutErrors", Size: 4}, {Name: "OutDiscards", Size: 4}}
 
 // AppendMBIM appends PacketStatisticsResponse in its wire form to dst.
 func (m *PacketStatisticsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5275,16 +5826,27 @@ type NetworkIdleHintSet struct {
 	State NetworkIdleHintState `json:"State" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes NetworkIdleHintSet from an information buffer.
+// UnmarshalMBIM decodes NetworkIdleHintSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NetworkIdleHintSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect network-idle-hint set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect network-idle-hint set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NetworkIdleHintSet) decodeMBIM(d *mbim.Decoder) {
-	m.State = NetworkIdleHintState(d.U32("State"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedNetworkIdleHintSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.State = NetworkIdleHintState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedNetworkIdleHintSet0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends NetworkIdleHintSet in its wire form to dst.
 func (m *NetworkIdleHintSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5311,16 +5873,27 @@ type NetworkIdleHintResponse struct {
 	State NetworkIdleHintState `json:"State" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes NetworkIdleHintResponse from an information buffer.
+// UnmarshalMBIM decodes NetworkIdleHintResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NetworkIdleHintResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect network-idle-hint response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect network-idle-hint response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NetworkIdleHintResponse) decodeMBIM(d *mbim.Decoder) {
-	m.State = NetworkIdleHintState(d.U32("State"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedNetworkIdleHintResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.State = NetworkIdleHintState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedNetworkIdleHintResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends NetworkIdleHintResponse in its wire form to dst.
 func (m *NetworkIdleHintResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5347,16 +5920,27 @@ type EmergencyModeResponse struct {
 	State EmergencyModeState `json:"State" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes EmergencyModeResponse from an information buffer.
+// UnmarshalMBIM decodes EmergencyModeResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *EmergencyModeResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect emergency-mode response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect emergency-mode response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *EmergencyModeResponse) decodeMBIM(d *mbim.Decoder) {
-	m.State = EmergencyModeState(d.U32("State"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedEmergencyModeResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.State = EmergencyModeState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedEmergencyModeResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends EmergencyModeResponse in its wire form to dst.
 func (m *EmergencyModeResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5387,26 +5971,41 @@ type IpPacketFiltersSet struct {
 	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersSet from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersSet) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilter, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilter{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersSet0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersSet in its wire form to dst.
 func (m *IpPacketFiltersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5448,26 +6047,41 @@ type IpPacketFiltersQuery struct {
 	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersQuery from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters query")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersQuery) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersQuery0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilter, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilter{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersQuery in its wire form to dst.
 func (m *IpPacketFiltersQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5509,26 +6123,41 @@ type IpPacketFiltersResponse struct {
 	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersResponse from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilter, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilter{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersResponse in its wire form to dst.
 func (m *IpPacketFiltersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5570,26 +6199,41 @@ type IpPacketFiltersSetV3 struct {
 	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersSetV3 from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersSetV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersSetV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters set (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters set (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersSetV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersSetV30[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilterV3, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilterV3{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersSetV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersSetV3 in its wire form to dst.
 func (m *IpPacketFiltersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5631,26 +6275,41 @@ type IpPacketFiltersQueryV3 struct {
 	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersQueryV3 from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersQueryV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersQueryV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters query (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters query (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersQueryV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersQueryV30[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilterV3, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilterV3{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersQueryV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersQueryV3 in its wire form to dst.
 func (m *IpPacketFiltersQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5692,26 +6351,41 @@ type IpPacketFiltersResponseV3 struct {
 	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
 }
 
-// UnmarshalMBIM decodes IpPacketFiltersResponseV3 from an information buffer.
+// UnmarshalMBIM decodes IpPacketFiltersResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IpPacketFiltersResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect ip-packet-filters response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect ip-packet-filters response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IpPacketFiltersResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	nPacketFiltersCount := uint32(d.U32("PacketFiltersCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedIpPacketFiltersResponseV30[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = make([]PacketFilterV3, n)
+		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
 		for i := range m.PacketFilters {
-			if sub, ok := d.Ref("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PacketFilters"); ok {
+				m.PacketFilters[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PacketFilters[i] = PacketFilterV3{}
 			}
 		}
+	} else {
+		m.PacketFilters = m.PacketFilters[:0]
 	}
 }
+
+var fixedIpPacketFiltersResponseV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersResponseV3 in its wire form to dst.
 func (m *IpPacketFiltersResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5752,25 +6426,40 @@ type MulticarrierProvidersSet struct {
 	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes MulticarrierProvidersSet from an information buffer.
+// UnmarshalMBIM decodes MulticarrierProvidersSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *MulticarrierProvidersSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect multicarrier-providers set")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect multicarrier-providers set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *MulticarrierProvidersSet) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedMulticarrierProvidersSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]Provider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = Provider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedMulticarrierProvidersSet0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends MulticarrierProvidersSet in its wire form to dst.
 func (m *MulticarrierProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5810,25 +6499,40 @@ type MulticarrierProvidersResponse struct {
 	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
 }
 
-// UnmarshalMBIM decodes MulticarrierProvidersResponse from an information buffer.
+// UnmarshalMBIM decodes MulticarrierProvidersResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *MulticarrierProvidersResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "basic-connect multicarrier-providers response")
+	var d mbim.Decoder
+	d.Init(b, "basic-connect multicarrier-providers response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *MulticarrierProvidersResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvidersCount := uint32(d.U32("ProvidersCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedMulticarrierProvidersResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = make([]Provider, n)
+		m.Providers = mbim.Resize(m.Providers, n)
 		for i := range m.Providers {
-			if sub, ok := d.Ref("Providers"); ok {
-				m.Providers[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Providers"); ok {
+				m.Providers[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Providers[i] = Provider{}
 			}
 		}
+	} else {
+		m.Providers = m.Providers[:0]
 	}
 }
+
+var fixedMulticarrierProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends MulticarrierProvidersResponse in its wire form to dst.
 func (m *MulticarrierProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package dss
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -62,18 +63,29 @@ type ConnectSet struct {
 	DssLinkState    DssLinkState `json:"DssLinkState" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ConnectSet from an information buffer.
+// UnmarshalMBIM decodes ConnectSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConnectSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "dss connect set")
+	var d mbim.Decoder
+	d.Init(b, "dss connect set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceServiceId = d.UUID("DeviceServiceId")
-	m.DssSessionId = d.U32("DssSessionId")
-	m.DssLinkState = DssLinkState(d.U32("DssLinkState"))
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedConnectSet0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.DeviceServiceId = mbim.UUID(b0[0:16])
+	m.DssSessionId = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.DssLinkState = DssLinkState(binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedConnectSet0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssSessionId", Size: 4}, {Name: "DssLinkState", Size: 4}}
 
 // AppendMBIM appends ConnectSet in its wire form to dst.
 func (m *ConnectSet) AppendMBIM(dst []byte) ([]byte, error) {

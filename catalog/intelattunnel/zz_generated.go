@@ -24,15 +24,17 @@ type AtCommandSet struct {
 	CommandReq mbim.Bytes `json:"CommandReq" mbim:"bytes-rest"` // the command line, ASCII, usually ending in CR LF; not padded.
 }
 
-// UnmarshalMBIM decodes AtCommandSet from an information buffer.
+// UnmarshalMBIM decodes AtCommandSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AtCommandSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-at-tunnel at-command set")
+	var d mbim.Decoder
+	d.Init(b, "intel-at-tunnel at-command set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AtCommandSet) decodeMBIM(d *mbim.Decoder) {
-	m.CommandReq = d.RestBytes("CommandReq")
+	m.CommandReq = d.RestBytesTo(m.CommandReq, "CommandReq")
 }
 
 // AppendMBIM appends AtCommandSet in its wire form to dst.
@@ -61,15 +63,17 @@ type AtCommandResponse struct {
 	CommandResp mbim.Bytes `json:"CommandResp" mbim:"bytes-rest"` // the module's output, ending with the final result code (OK, ERROR...).
 }
 
-// UnmarshalMBIM decodes AtCommandResponse from an information buffer.
+// UnmarshalMBIM decodes AtCommandResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AtCommandResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-at-tunnel at-command response")
+	var d mbim.Decoder
+	d.Init(b, "intel-at-tunnel at-command response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AtCommandResponse) decodeMBIM(d *mbim.Decoder) {
-	m.CommandResp = d.RestBytes("CommandResp")
+	m.CommandResp = d.RestBytesTo(m.CommandResp, "CommandResp")
 }
 
 // AppendMBIM appends AtCommandResponse in its wire form to dst.

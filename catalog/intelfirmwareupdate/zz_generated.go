@@ -7,6 +7,7 @@ package intelfirmwareupdate
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -69,17 +70,28 @@ type ModemRebootSetV2 struct {
 	Timeout  uint32        `json:"Timeout" mbim:"u32"` // time before the reboot.
 }
 
-// UnmarshalMBIM decodes ModemRebootSetV2 from an information buffer.
+// UnmarshalMBIM decodes ModemRebootSetV2 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ModemRebootSetV2) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-firmware-update modem-reboot set (MBIMEx 2.0)")
+	var d mbim.Decoder
+	d.Init(b, "intel-firmware-update modem-reboot set (MBIMEx 2.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ModemRebootSetV2) decodeMBIM(d *mbim.Decoder) {
-	m.BootMode = IntelBootMode(d.U32("BootMode"))
-	m.Timeout = d.U32("Timeout")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedModemRebootSetV20[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.BootMode = IntelBootMode(binary.LittleEndian.Uint32(b0[0:]))
+	m.Timeout = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedModemRebootSetV20 = [...]mbim.FixedField{{Name: "BootMode", Size: 4}, {Name: "Timeout", Size: 4}}
 
 // AppendMBIM appends ModemRebootSetV2 in its wire form to dst.
 func (m *ModemRebootSetV2) AppendMBIM(dst []byte) ([]byte, error) {

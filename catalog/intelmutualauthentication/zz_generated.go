@@ -7,6 +7,7 @@ package intelmutualauthentication
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -25,17 +26,28 @@ type FccLockSet struct {
 	Response        uint32 `json:"Response" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes FccLockSet from an information buffer.
+// UnmarshalMBIM decodes FccLockSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FccLockSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-mutual-authentication fcc-lock set")
+	var d mbim.Decoder
+	d.Init(b, "intel-mutual-authentication fcc-lock set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FccLockSet) decodeMBIM(d *mbim.Decoder) {
-	m.ResponsePresent = d.U32("ResponsePresent")
-	m.Response = d.U32("Response")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedFccLockSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.ResponsePresent = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Response = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedFccLockSet0 = [...]mbim.FixedField{{Name: "ResponsePresent", Size: 4}, {Name: "Response", Size: 4}}
 
 // AppendMBIM appends FccLockSet in its wire form to dst.
 func (m *FccLockSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -64,17 +76,28 @@ type FccLockResponse struct {
 	Challenge        uint32 `json:"Challenge" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes FccLockResponse from an information buffer.
+// UnmarshalMBIM decodes FccLockResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FccLockResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-mutual-authentication fcc-lock response")
+	var d mbim.Decoder
+	d.Init(b, "intel-mutual-authentication fcc-lock response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FccLockResponse) decodeMBIM(d *mbim.Decoder) {
-	m.ChallengePresent = d.U32("ChallengePresent")
-	m.Challenge = d.U32("Challenge")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedFccLockResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.ChallengePresent = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Challenge = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedFccLockResponse0 = [...]mbim.FixedField{{Name: "ChallengePresent", Size: 4}, {Name: "Challenge", Size: 4}}
 
 // AppendMBIM appends FccLockResponse in its wire form to dst.
 func (m *FccLockResponse) AppendMBIM(dst []byte) ([]byte, error) {

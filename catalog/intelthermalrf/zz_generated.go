@@ -7,6 +7,7 @@ package intelthermalrf
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -74,23 +75,34 @@ type IntelRfimFrequencyValue struct {
 	ConnectionStatus uint32               `json:"ConnectionStatus" mbim:"u32"` // 1 when connected, 0 when not (a boolean).
 }
 
-// UnmarshalMBIM decodes IntelRfimFrequencyValue from an information buffer.
+// UnmarshalMBIM decodes IntelRfimFrequencyValue from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *IntelRfimFrequencyValue) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "IntelRfimFrequencyValue")
+	var d mbim.Decoder
+	d.Init(b, "IntelRfimFrequencyValue")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *IntelRfimFrequencyValue) decodeMBIM(d *mbim.Decoder) {
-	m.ServingCellInfo = IntelServingCellInfo(d.U32("ServingCellInfo"))
-	m.CenterFrequency = d.U64("CenterFrequency")
-	m.Bandwidth = d.U32("Bandwidth")
-	m.RSRP = d.U32("RSRP")
-	m.RSRQ = d.U32("RSRQ")
-	m.SINR = d.U32("SINR")
-	m.RSSI = d.U32("RSSI")
-	m.ConnectionStatus = d.U32("ConnectionStatus")
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedIntelRfimFrequencyValue0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.ServingCellInfo = IntelServingCellInfo(binary.LittleEndian.Uint32(b0[0:]))
+	m.CenterFrequency = uint64(binary.LittleEndian.Uint64(b0[4:]))
+	m.Bandwidth = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.RSRP = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.RSRQ = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.SINR = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.RSSI = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.ConnectionStatus = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedIntelRfimFrequencyValue0 = [...]mbim.FixedField{{Name: "ServingCellInfo", Size: 4}, {Name: "CenterFrequency", Size: 8}, {Name: "Bandwidth", Size: 4}, {Name: "RSRP", Size: 4}, {Name: "RSRQ", Size: 4}, {Name: "SINR", Size: 4}, {Name: "RSSI", Size: 4}, {Name: "ConnectionStatus", Size: 4}}
 
 // AppendMBIM appends IntelRfimFrequencyValue in its wire form to dst.
 func (m *IntelRfimFrequencyValue) AppendMBIM(dst []byte) ([]byte, error) {
@@ -124,16 +136,27 @@ type RfimSet struct {
 	ActivationState uint32 `json:"ActivationState" mbim:"u32"` // 1 to enable RFIM notifications, 0 to disable them (a boolean).
 }
 
-// UnmarshalMBIM decodes RfimSet from an information buffer.
+// UnmarshalMBIM decodes RfimSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RfimSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-thermal-rf rfim set")
+	var d mbim.Decoder
+	d.Init(b, "intel-thermal-rf rfim set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RfimSet) decodeMBIM(d *mbim.Decoder) {
-	m.ActivationState = d.U32("ActivationState")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRfimSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.ActivationState = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRfimSet0 = [...]mbim.FixedField{{Name: "ActivationState", Size: 4}}
 
 // AppendMBIM appends RfimSet in its wire form to dst.
 func (m *RfimSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -160,25 +183,40 @@ type RfimResponse struct {
 	RfimFrequencyValues []IntelRfimFrequencyValue `json:"RfimFrequencyValues" mbim:"struct-array-ref,len=RfimFrequencyValuesCount"`
 }
 
-// UnmarshalMBIM decodes RfimResponse from an information buffer.
+// UnmarshalMBIM decodes RfimResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RfimResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "intel-thermal-rf rfim response")
+	var d mbim.Decoder
+	d.Init(b, "intel-thermal-rf rfim response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RfimResponse) decodeMBIM(d *mbim.Decoder) {
-	nRfimFrequencyValuesCount := uint32(d.U32("RfimFrequencyValuesCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRfimResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nRfimFrequencyValuesCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("RfimFrequencyValues", nRfimFrequencyValuesCount, d.Pos(), 8); n > 0 {
-		m.RfimFrequencyValues = make([]IntelRfimFrequencyValue, n)
+		m.RfimFrequencyValues = mbim.Resize(m.RfimFrequencyValues, n)
 		for i := range m.RfimFrequencyValues {
-			if sub, ok := d.Ref("RfimFrequencyValues"); ok {
-				m.RfimFrequencyValues[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("RfimFrequencyValues"); ok {
+				m.RfimFrequencyValues[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.RfimFrequencyValues[i] = IntelRfimFrequencyValue{}
 			}
 		}
+	} else {
+		m.RfimFrequencyValues = m.RfimFrequencyValues[:0]
 	}
 }
+
+var fixedRfimResponse0 = [...]mbim.FixedField{{Name: "RfimFrequencyValuesCount", Size: 4}}
 
 // AppendMBIM appends RfimResponse in its wire form to dst.
 func (m *RfimResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package msbasicconnectext
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -664,27 +665,39 @@ type ProvisionedContextElementV2 struct {
 	AuthProtocol basicconnect.AuthProtocol          `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextElementV2 from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextElementV2 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextElementV2) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ProvisionedContextElementV2")
+	var d mbim.Decoder
+	d.Init(b, "ProvisionedContextElementV2")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextElementV2) decodeMBIM(d *mbim.Decoder) {
-	m.ContextId = d.U32("ContextId")
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.State = basicconnect.ContextState(d.U32("State"))
-	m.Roaming = basicconnect.ContextRoamingControl(d.U32("Roaming"))
-	m.MediaType = basicconnect.ContextMediaType(d.U32("MediaType"))
-	m.Source = basicconnect.ContextSource(d.U32("Source"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 72 {
+		d.FailFixed(fixedProvisionedContextElementV20[:])
+		return
+	}
+	d.Advance(72)
+	_ = b0[71]
+	m.ContextId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[20:]))
+	m.State = basicconnect.ContextState(binary.LittleEndian.Uint32(b0[24:]))
+	m.Roaming = basicconnect.ContextRoamingControl(binary.LittleEndian.Uint32(b0[28:]))
+	m.MediaType = basicconnect.ContextMediaType(binary.LittleEndian.Uint32(b0[32:]))
+	m.Source = basicconnect.ContextSource(binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.UserName, "UserName", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.Password, "Password", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[64:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
 }
+
+var fixedProvisionedContextElementV20 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElementV2 in its wire form to dst.
 func (m *ProvisionedContextElementV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -745,28 +758,40 @@ type ProvisionedContextElementV4 struct {
 	Snssai       mbim.TLV                           `json:"Snssai" mbim:"tlv"` // S-NSSAI of the context: a single-nssai information element (MBIMEx 4.0)
 }
 
-// UnmarshalMBIM decodes ProvisionedContextElementV4 from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextElementV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextElementV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ProvisionedContextElementV4")
+	var d mbim.Decoder
+	d.Init(b, "ProvisionedContextElementV4")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextElementV4) decodeMBIM(d *mbim.Decoder) {
-	m.ContextId = d.U32("ContextId")
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.State = basicconnect.ContextState(d.U32("State"))
-	m.Roaming = basicconnect.ContextRoamingControl(d.U32("Roaming"))
-	m.MediaType = basicconnect.ContextMediaType(d.U32("MediaType"))
-	m.Source = basicconnect.ContextSource(d.U32("Source"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
-	m.Snssai = d.TLV("Snssai")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 72 {
+		d.FailFixed(fixedProvisionedContextElementV40[:])
+		return
+	}
+	d.Advance(72)
+	_ = b0[71]
+	m.ContextId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[20:]))
+	m.State = basicconnect.ContextState(binary.LittleEndian.Uint32(b0[24:]))
+	m.Roaming = basicconnect.ContextRoamingControl(binary.LittleEndian.Uint32(b0[28:]))
+	m.MediaType = basicconnect.ContextMediaType(binary.LittleEndian.Uint32(b0[32:]))
+	m.Source = basicconnect.ContextSource(binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.UserName, "UserName", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.Password, "Password", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[64:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
+	d.TLVTo(&m.Snssai, "Snssai")
 }
+
+var fixedProvisionedContextElementV40 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElementV4 in its wire form to dst.
 func (m *ProvisionedContextElementV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -819,18 +844,29 @@ type NetworkDenylistProvider struct {
 	NetworkDenylistType NetworkDenylistType `json:"NetworkDenylistType" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes NetworkDenylistProvider from an information buffer.
+// UnmarshalMBIM decodes NetworkDenylistProvider from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NetworkDenylistProvider) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "NetworkDenylistProvider")
+	var d mbim.Decoder
+	d.Init(b, "NetworkDenylistProvider")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NetworkDenylistProvider) decodeMBIM(d *mbim.Decoder) {
-	m.Mcc = d.U32("Mcc")
-	m.Mnc = d.U32("Mnc")
-	m.NetworkDenylistType = NetworkDenylistType(d.U32("NetworkDenylistType"))
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedNetworkDenylistProvider0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Mcc = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Mnc = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.NetworkDenylistType = NetworkDenylistType(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedNetworkDenylistProvider0 = [...]mbim.FixedField{{Name: "Mcc", Size: 4}, {Name: "Mnc", Size: 4}, {Name: "NetworkDenylistType", Size: 4}}
 
 // AppendMBIM appends NetworkDenylistProvider in its wire form to dst.
 func (m *NetworkDenylistProvider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -859,26 +895,41 @@ type NetworkDenylistInfo struct {
 	DenylistProviders []NetworkDenylistProvider `json:"DenylistProviders" mbim:"struct-array-ref,len=ElementCount"`
 }
 
-// UnmarshalMBIM decodes NetworkDenylistInfo from an information buffer.
+// UnmarshalMBIM decodes NetworkDenylistInfo from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NetworkDenylistInfo) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "NetworkDenylistInfo")
+	var d mbim.Decoder
+	d.Init(b, "NetworkDenylistInfo")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NetworkDenylistInfo) decodeMBIM(d *mbim.Decoder) {
-	m.DenylistState = NetworkDenylistState(d.U32("DenylistState"))
-	nElementCount := uint32(d.U32("ElementCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedNetworkDenylistInfo0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.DenylistState = NetworkDenylistState(binary.LittleEndian.Uint32(b0[0:]))
+	nElementCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("DenylistProviders", nElementCount, d.Pos(), 8); n > 0 {
-		m.DenylistProviders = make([]NetworkDenylistProvider, n)
+		m.DenylistProviders = mbim.Resize(m.DenylistProviders, n)
 		for i := range m.DenylistProviders {
-			if sub, ok := d.Ref("DenylistProviders"); ok {
-				m.DenylistProviders[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("DenylistProviders"); ok {
+				m.DenylistProviders[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.DenylistProviders[i] = NetworkDenylistProvider{}
 			}
 		}
+	} else {
+		m.DenylistProviders = m.DenylistProviders[:0]
 	}
 }
+
+var fixedNetworkDenylistInfo0 = [...]mbim.FixedField{{Name: "DenylistState", Size: 4}, {Name: "ElementCount", Size: 4}}
 
 // AppendMBIM appends NetworkDenylistInfo in its wire form to dst.
 func (m *NetworkDenylistInfo) AppendMBIM(dst []byte) ([]byte, error) {
@@ -925,23 +976,35 @@ type LteAttachConfiguration struct {
 	AuthProtocol basicconnect.AuthProtocol      `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes LteAttachConfiguration from an information buffer.
+// UnmarshalMBIM decodes LteAttachConfiguration from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LteAttachConfiguration) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "LteAttachConfiguration")
+	var d mbim.Decoder
+	d.Init(b, "LteAttachConfiguration")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LteAttachConfiguration) decodeMBIM(d *mbim.Decoder) {
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.Roaming = LteAttachContextRoamingControl(d.U32("Roaming"))
-	m.Source = basicconnect.ContextSource(d.U32("Source"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 44 {
+		d.FailFixed(fixedLteAttachConfiguration0[:])
+		return
+	}
+	d.Advance(44)
+	_ = b0[43]
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[0:]))
+	m.Roaming = LteAttachContextRoamingControl(binary.LittleEndian.Uint32(b0[4:]))
+	m.Source = basicconnect.ContextSource(binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	d.StringAt(&m.UserName, "UserName", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.Password, "Password", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[36:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[40:]))
 }
+
+var fixedLteAttachConfiguration0 = [...]mbim.FixedField{{Name: "IpType", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachConfiguration in its wire form to dst.
 func (m *LteAttachConfiguration) AppendMBIM(dst []byte) ([]byte, error) {
@@ -986,16 +1049,27 @@ type Slot struct {
 	Slot uint32 `json:"Slot" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes Slot from an information buffer.
+// UnmarshalMBIM decodes Slot from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *Slot) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "Slot")
+	var d mbim.Decoder
+	d.Init(b, "Slot")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *Slot) decodeMBIM(d *mbim.Decoder) {
-	m.Slot = d.U32("Slot")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedSlot0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Slot = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedSlot0 = [...]mbim.FixedField{{Name: "Slot", Size: 4}}
 
 // AppendMBIM appends Slot in its wire form to dst.
 func (m *Slot) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1024,19 +1098,30 @@ type PcoValue struct {
 	PcoDataBuffer mbim.Bytes `json:"PcoDataBuffer" mbim:"bytes-rest"` // the PCO data, in place to the end of the buffer (libmbim pads it to 4 bytes; PcoDataSize gives its real length)
 }
 
-// UnmarshalMBIM decodes PcoValue from an information buffer.
+// UnmarshalMBIM decodes PcoValue from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PcoValue) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "PcoValue")
+	var d mbim.Decoder
+	d.Init(b, "PcoValue")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PcoValue) decodeMBIM(d *mbim.Decoder) {
-	m.SessionId = d.U32("SessionId")
-	m.PcoDataSize = d.U32("PcoDataSize")
-	m.PcoDataType = PcoType(d.U32("PcoDataType"))
-	m.PcoDataBuffer = d.RestBytes("PcoDataBuffer")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedPcoValue0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.PcoDataSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.PcoDataType = PcoType(binary.LittleEndian.Uint32(b0[8:]))
+	m.PcoDataBuffer = d.RestBytesTo(m.PcoDataBuffer, "PcoDataBuffer")
 }
+
+var fixedPcoValue0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PcoDataSize", Size: 4}, {Name: "PcoDataType", Size: 4}}
 
 // AppendMBIM appends PcoValue in its wire form to dst.
 func (m *PcoValue) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1069,19 +1154,30 @@ type ModemLoggingConfig struct {
 	LevelConfig    ModemLoggingLevelConfig `json:"LevelConfig" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ModemLoggingConfig from an information buffer.
+// UnmarshalMBIM decodes ModemLoggingConfig from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ModemLoggingConfig) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ModemLoggingConfig")
+	var d mbim.Decoder
+	d.Init(b, "ModemLoggingConfig")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ModemLoggingConfig) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.MaxSegmentSize = d.U32("MaxSegmentSize")
-	m.MaxFlushTime = d.U32("MaxFlushTime")
-	m.LevelConfig = ModemLoggingLevelConfig(d.U32("LevelConfig"))
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedModemLoggingConfig0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MaxSegmentSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.MaxFlushTime = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.LevelConfig = ModemLoggingLevelConfig(binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedModemLoggingConfig0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "MaxSegmentSize", Size: 4}, {Name: "MaxFlushTime", Size: 4}, {Name: "LevelConfig", Size: 4}}
 
 // AppendMBIM appends ModemLoggingConfig in its wire form to dst.
 func (m *ModemLoggingConfig) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1116,22 +1212,34 @@ type CellInfoServingGsm struct {
 	RxLevel          uint32 `json:"RxLevel" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoServingGsm from an information buffer.
+// UnmarshalMBIM decodes CellInfoServingGsm from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoServingGsm) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoServingGsm")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoServingGsm")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoServingGsm) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.TimingAdvance = d.U32("TimingAdvance")
-	m.Arfcn = d.U32("Arfcn")
-	m.BaseStationId = d.U32("BaseStationId")
-	m.RxLevel = d.U32("RxLevel")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedCellInfoServingGsm0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.TimingAdvance = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Arfcn = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.BaseStationId = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.RxLevel = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedCellInfoServingGsm0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
 
 // AppendMBIM appends CellInfoServingGsm in its wire form to dst.
 func (m *CellInfoServingGsm) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1177,26 +1285,38 @@ type CellInfoServingUmts struct {
 	PathLoss              uint32 `json:"PathLoss" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoServingUmts from an information buffer.
+// UnmarshalMBIM decodes CellInfoServingUmts from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoServingUmts) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoServingUmts")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoServingUmts")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoServingUmts) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.FrequencyInfoUL = d.U32("FrequencyInfoUL")
-	m.FrequencyInfoDL = d.U32("FrequencyInfoDL")
-	m.FrequencyInfoNT = d.U32("FrequencyInfoNT")
-	m.Uarfcn = d.U32("Uarfcn")
-	m.PrimaryScramblingCode = d.U32("PrimaryScramblingCode")
-	m.Rscp = d.I32("Rscp")
-	m.Ecno = d.I32("Ecno")
-	m.PathLoss = d.U32("PathLoss")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedCellInfoServingUmts0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.FrequencyInfoUL = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.FrequencyInfoDL = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.FrequencyInfoNT = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Uarfcn = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.PrimaryScramblingCode = uint32(binary.LittleEndian.Uint32(b0[32:]))
+	m.Rscp = int32(binary.LittleEndian.Uint32(b0[36:]))
+	m.Ecno = int32(binary.LittleEndian.Uint32(b0[40:]))
+	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[44:]))
 }
+
+var fixedCellInfoServingUmts0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "FrequencyInfoUL", Size: 4}, {Name: "FrequencyInfoDL", Size: 4}, {Name: "FrequencyInfoNT", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoServingUmts in its wire form to dst.
 func (m *CellInfoServingUmts) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1243,23 +1363,35 @@ type CellInfoServingTdscdma struct {
 	PathLoss         uint32 `json:"PathLoss" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoServingTdscdma from an information buffer.
+// UnmarshalMBIM decodes CellInfoServingTdscdma from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoServingTdscdma) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoServingTdscdma")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoServingTdscdma")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoServingTdscdma) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.Uarfcn = d.U32("Uarfcn")
-	m.CellParameterID = d.U32("CellParameterID")
-	m.TimingAdvance = d.U32("TimingAdvance")
-	m.Rscp = d.I32("Rscp")
-	m.PathLoss = d.U32("PathLoss")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedCellInfoServingTdscdma0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Uarfcn = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.CellParameterID = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.TimingAdvance = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rscp = int32(binary.LittleEndian.Uint32(b0[28:]))
+	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedCellInfoServingTdscdma0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoServingTdscdma in its wire form to dst.
 func (m *CellInfoServingTdscdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1303,23 +1435,35 @@ type CellInfoServingLte struct {
 	TimingAdvance  uint32 `json:"TimingAdvance" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoServingLte from an information buffer.
+// UnmarshalMBIM decodes CellInfoServingLte from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoServingLte) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoServingLte")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoServingLte")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoServingLte) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.CellId = d.U32("CellId")
-	m.Earfcn = d.U32("Earfcn")
-	m.PhysicalCellId = d.U32("PhysicalCellId")
-	m.Tac = d.U32("Tac")
-	m.Rsrp = d.I32("Rsrp")
-	m.Rsrq = d.I32("Rsrq")
-	m.TimingAdvance = d.U32("TimingAdvance")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedCellInfoServingLte0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Earfcn = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.PhysicalCellId = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rsrp = int32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rsrq = int32(binary.LittleEndian.Uint32(b0[28:]))
+	m.TimingAdvance = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedCellInfoServingLte0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "TimingAdvance", Size: 4}}
 
 // AppendMBIM appends CellInfoServingLte in its wire form to dst.
 func (m *CellInfoServingLte) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1361,21 +1505,33 @@ type CellInfoNeighboringGsm struct {
 	RxLevel          uint32 `json:"RxLevel" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoNeighboringGsm from an information buffer.
+// UnmarshalMBIM decodes CellInfoNeighboringGsm from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoNeighboringGsm) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoNeighboringGsm")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoNeighboringGsm")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoNeighboringGsm) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.Arfcn = d.U32("Arfcn")
-	m.BaseStationId = d.U32("BaseStationId")
-	m.RxLevel = d.U32("RxLevel")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedCellInfoNeighboringGsm0[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Arfcn = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.BaseStationId = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.RxLevel = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
+
+var fixedCellInfoNeighboringGsm0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringGsm in its wire form to dst.
 func (m *CellInfoNeighboringGsm) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1417,23 +1573,35 @@ type CellInfoNeighboringUmts struct {
 	PathLoss              uint32 `json:"PathLoss" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoNeighboringUmts from an information buffer.
+// UnmarshalMBIM decodes CellInfoNeighboringUmts from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoNeighboringUmts) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoNeighboringUmts")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoNeighboringUmts")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoNeighboringUmts) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.Uarfcn = d.U32("Uarfcn")
-	m.PrimaryScramblingCode = d.U32("PrimaryScramblingCode")
-	m.Rscp = d.I32("Rscp")
-	m.Ecno = d.I32("Ecno")
-	m.PathLoss = d.U32("PathLoss")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedCellInfoNeighboringUmts0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Uarfcn = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.PrimaryScramblingCode = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rscp = int32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Ecno = int32(binary.LittleEndian.Uint32(b0[28:]))
+	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedCellInfoNeighboringUmts0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringUmts in its wire form to dst.
 func (m *CellInfoNeighboringUmts) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1477,23 +1645,35 @@ type CellInfoNeighboringTdscdma struct {
 	PathLoss         uint32 `json:"PathLoss" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoNeighboringTdscdma from an information buffer.
+// UnmarshalMBIM decodes CellInfoNeighboringTdscdma from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoNeighboringTdscdma) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoNeighboringTdscdma")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoNeighboringTdscdma")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoNeighboringTdscdma) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.CellId = d.U32("CellId")
-	m.Uarfcn = d.U32("Uarfcn")
-	m.CellParameterID = d.U32("CellParameterID")
-	m.TimingAdvance = d.U32("TimingAdvance")
-	m.Rscp = d.I32("Rscp")
-	m.PathLoss = d.U32("PathLoss")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedCellInfoNeighboringTdscdma0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Uarfcn = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.CellParameterID = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.TimingAdvance = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rscp = int32(binary.LittleEndian.Uint32(b0[28:]))
+	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedCellInfoNeighboringTdscdma0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringTdscdma in its wire form to dst.
 func (m *CellInfoNeighboringTdscdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1536,22 +1716,34 @@ type CellInfoNeighboringLte struct {
 	Rsrq           int32  `json:"Rsrq" mbim:"i32"`
 }
 
-// UnmarshalMBIM decodes CellInfoNeighboringLte from an information buffer.
+// UnmarshalMBIM decodes CellInfoNeighboringLte from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoNeighboringLte) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoNeighboringLte")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoNeighboringLte")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoNeighboringLte) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.CellId = d.U32("CellId")
-	m.Earfcn = d.U32("Earfcn")
-	m.PhysicalCellId = d.U32("PhysicalCellId")
-	m.Tac = d.U32("Tac")
-	m.Rsrp = d.I32("Rsrp")
-	m.Rsrq = d.I32("Rsrq")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedCellInfoNeighboringLte0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.CellId = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Earfcn = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.PhysicalCellId = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Rsrp = int32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rsrq = int32(binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedCellInfoNeighboringLte0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringLte in its wire form to dst.
 func (m *CellInfoNeighboringLte) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1595,24 +1787,35 @@ type CellInfoCdma struct {
 	PilotStrength   uint32 `json:"PilotStrength" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoCdma from an information buffer.
+// UnmarshalMBIM decodes CellInfoCdma from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoCdma) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoCdma")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoCdma")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoCdma) decodeMBIM(d *mbim.Decoder) {
-	m.ServingCellFlag = d.U32("ServingCellFlag")
-	m.Nid = d.U32("Nid")
-	m.Sid = d.U32("Sid")
-	m.BaseStationId = d.U32("BaseStationId")
-	m.BaseLatitude = d.U32("BaseLatitude")
-	m.BaseLongitude = d.U32("BaseLongitude")
-	m.RefPn = d.U32("RefPn")
-	m.GpsSeconds = d.U32("GpsSeconds")
-	m.PilotStrength = d.U32("PilotStrength")
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedCellInfoCdma0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.ServingCellFlag = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Nid = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Sid = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.BaseStationId = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.BaseLatitude = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.BaseLongitude = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.RefPn = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.GpsSeconds = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.PilotStrength = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedCellInfoCdma0 = [...]mbim.FixedField{{Name: "ServingCellFlag", Size: 4}, {Name: "Nid", Size: 4}, {Name: "Sid", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "BaseLatitude", Size: 4}, {Name: "BaseLongitude", Size: 4}, {Name: "RefPn", Size: 4}, {Name: "GpsSeconds", Size: 4}, {Name: "PilotStrength", Size: 4}}
 
 // AppendMBIM appends CellInfoCdma in its wire form to dst.
 func (m *CellInfoCdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1654,24 +1857,36 @@ type CellInfoServingNr struct {
 	TimingAdvance  uint64 `json:"TimingAdvance" mbim:"u64"`
 }
 
-// UnmarshalMBIM decodes CellInfoServingNr from an information buffer.
+// UnmarshalMBIM decodes CellInfoServingNr from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoServingNr) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoServingNr")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoServingNr")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoServingNr) decodeMBIM(d *mbim.Decoder) {
-	m.ProviderId = d.String("ProviderId")
-	m.Nci = d.U64("Nci")
-	m.PhysicalCellID = d.U32("PhysicalCellID")
-	m.Nrarfcn = d.U32("Nrarfcn")
-	m.Tac = d.U32("Tac")
-	m.Rsrp = d.U32("Rsrp")
-	m.Rsrq = d.U32("Rsrq")
-	m.Sinr = d.U32("Sinr")
-	m.TimingAdvance = d.U64("TimingAdvance")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedCellInfoServingNr0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	d.StringAt(&m.ProviderId, "ProviderId", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.Nci = uint64(binary.LittleEndian.Uint64(b0[8:]))
+	m.PhysicalCellID = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Nrarfcn = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rsrp = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.Rsrq = uint32(binary.LittleEndian.Uint32(b0[32:]))
+	m.Sinr = uint32(binary.LittleEndian.Uint32(b0[36:]))
+	m.TimingAdvance = uint64(binary.LittleEndian.Uint64(b0[40:]))
 }
+
+var fixedCellInfoServingNr0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "Nci", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Nrarfcn", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}, {Name: "TimingAdvance", Size: 8}}
 
 // AppendMBIM appends CellInfoServingNr in its wire form to dst.
 func (m *CellInfoServingNr) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1716,23 +1931,35 @@ type CellInfoNeighboringNr struct {
 	Sinr           uint32                    `json:"Sinr" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CellInfoNeighboringNr from an information buffer.
+// UnmarshalMBIM decodes CellInfoNeighboringNr from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CellInfoNeighboringNr) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "CellInfoNeighboringNr")
+	var d mbim.Decoder
+	d.Init(b, "CellInfoNeighboringNr")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CellInfoNeighboringNr) decodeMBIM(d *mbim.Decoder) {
-	m.SystemSubType = basicconnect.DataSubclass(d.U32("SystemSubType"))
-	m.ProviderId = d.String("ProviderId")
-	m.CellId = d.String("CellId")
-	m.PhysicalCellID = d.U32("PhysicalCellID")
-	m.Tac = d.U32("Tac")
-	m.Rsrp = d.U32("Rsrp")
-	m.Rsrq = d.U32("Rsrq")
-	m.Sinr = d.U32("Sinr")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedCellInfoNeighboringNr0[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.SystemSubType = basicconnect.DataSubclass(binary.LittleEndian.Uint32(b0[0:]))
+	d.StringAt(&m.ProviderId, "ProviderId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.CellId, "CellId", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.PhysicalCellID = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.Tac = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.Rsrp = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.Rsrq = uint32(binary.LittleEndian.Uint32(b0[32:]))
+	m.Sinr = uint32(binary.LittleEndian.Uint32(b0[36:]))
 }
+
+var fixedCellInfoNeighboringNr0 = [...]mbim.FixedField{{Name: "SystemSubType", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringNr in its wire form to dst.
 func (m *CellInfoNeighboringNr) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1785,27 +2012,39 @@ type ProvisionedContextsSet struct {
 	AuthProtocol basicconnect.AuthProtocol          `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsSet from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions provisioned-contexts set")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions provisioned-contexts set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
-	m.Operation = basicconnect.ContextOperation(d.U32("Operation"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.State = basicconnect.ContextState(d.U32("State"))
-	m.Roaming = basicconnect.ContextRoamingControl(d.U32("Roaming"))
-	m.MediaType = basicconnect.ContextMediaType(d.U32("MediaType"))
-	m.Source = basicconnect.ContextSource(d.U32("Source"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 72 {
+		d.FailFixed(fixedProvisionedContextsSet0[:])
+		return
+	}
+	d.Advance(72)
+	_ = b0[71]
+	m.Operation = basicconnect.ContextOperation(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[20:]))
+	m.State = basicconnect.ContextState(binary.LittleEndian.Uint32(b0[24:]))
+	m.Roaming = basicconnect.ContextRoamingControl(binary.LittleEndian.Uint32(b0[28:]))
+	m.MediaType = basicconnect.ContextMediaType(binary.LittleEndian.Uint32(b0[32:]))
+	m.Source = basicconnect.ContextSource(binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.UserName, "UserName", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.Password, "Password", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[64:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
 }
+
+var fixedProvisionedContextsSet0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsSet in its wire form to dst.
 func (m *ProvisionedContextsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1855,25 +2094,40 @@ type ProvisionedContextsResponse struct {
 	ProvisionedContexts []ProvisionedContextElementV2 `json:"ProvisionedContexts" mbim:"struct-array-ref,len=ProvisionedContextsCount"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsResponse from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions provisioned-contexts response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions provisioned-contexts response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
-	nProvisionedContextsCount := uint32(d.U32("ProvisionedContextsCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedProvisionedContextsResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvisionedContextsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("ProvisionedContexts", nProvisionedContextsCount, d.Pos(), 8); n > 0 {
-		m.ProvisionedContexts = make([]ProvisionedContextElementV2, n)
+		m.ProvisionedContexts = mbim.Resize(m.ProvisionedContexts, n)
 		for i := range m.ProvisionedContexts {
-			if sub, ok := d.Ref("ProvisionedContexts"); ok {
-				m.ProvisionedContexts[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("ProvisionedContexts"); ok {
+				m.ProvisionedContexts[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.ProvisionedContexts[i] = ProvisionedContextElementV2{}
 			}
 		}
+	} else {
+		m.ProvisionedContexts = m.ProvisionedContexts[:0]
 	}
 }
+
+var fixedProvisionedContextsResponse0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponse in its wire form to dst.
 func (m *ProvisionedContextsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1928,28 +2182,40 @@ type ProvisionedContextsSetV4 struct {
 	Snssai       mbim.TLV                           `json:"Snssai" mbim:"tlv"` // S-NSSAI of the context: a single-nssai information element (MBIMEx 4.0)
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsSetV4 from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsSetV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions provisioned-contexts set (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions provisioned-contexts set (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsSetV4) decodeMBIM(d *mbim.Decoder) {
-	m.Operation = basicconnect.ContextOperation(d.U32("Operation"))
-	m.ContextType = mbim.ContextType(d.UUID("ContextType"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.State = basicconnect.ContextState(d.U32("State"))
-	m.Roaming = basicconnect.ContextRoamingControl(d.U32("Roaming"))
-	m.MediaType = basicconnect.ContextMediaType(d.U32("MediaType"))
-	m.Source = basicconnect.ContextSource(d.U32("Source"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
-	m.Snssai = d.TLV("Snssai")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 72 {
+		d.FailFixed(fixedProvisionedContextsSetV40[:])
+		return
+	}
+	d.Advance(72)
+	_ = b0[71]
+	m.Operation = basicconnect.ContextOperation(binary.LittleEndian.Uint32(b0[0:]))
+	m.ContextType = mbim.ContextType(b0[4:20])
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[20:]))
+	m.State = basicconnect.ContextState(binary.LittleEndian.Uint32(b0[24:]))
+	m.Roaming = basicconnect.ContextRoamingControl(binary.LittleEndian.Uint32(b0[28:]))
+	m.MediaType = basicconnect.ContextMediaType(binary.LittleEndian.Uint32(b0[32:]))
+	m.Source = basicconnect.ContextSource(binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.UserName, "UserName", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.Password, "Password", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[64:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
+	d.TLVTo(&m.Snssai, "Snssai")
 }
+
+var fixedProvisionedContextsSetV40 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsSetV4 in its wire form to dst.
 func (m *ProvisionedContextsSetV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2001,25 +2267,40 @@ type ProvisionedContextsResponseV4 struct {
 	ProvisionedContexts []ProvisionedContextElementV4 `json:"ProvisionedContexts" mbim:"struct-array-ref,len=ProvisionedContextsCount"`
 }
 
-// UnmarshalMBIM decodes ProvisionedContextsResponseV4 from an information buffer.
+// UnmarshalMBIM decodes ProvisionedContextsResponseV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ProvisionedContextsResponseV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions provisioned-contexts response (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions provisioned-contexts response (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ProvisionedContextsResponseV4) decodeMBIM(d *mbim.Decoder) {
-	nProvisionedContextsCount := uint32(d.U32("ProvisionedContextsCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedProvisionedContextsResponseV40[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nProvisionedContextsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("ProvisionedContexts", nProvisionedContextsCount, d.Pos(), 8); n > 0 {
-		m.ProvisionedContexts = make([]ProvisionedContextElementV4, n)
+		m.ProvisionedContexts = mbim.Resize(m.ProvisionedContexts, n)
 		for i := range m.ProvisionedContexts {
-			if sub, ok := d.Ref("ProvisionedContexts"); ok {
-				m.ProvisionedContexts[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("ProvisionedContexts"); ok {
+				m.ProvisionedContexts[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.ProvisionedContexts[i] = ProvisionedContextElementV4{}
 			}
 		}
+	} else {
+		m.ProvisionedContexts = m.ProvisionedContexts[:0]
 	}
 }
+
+var fixedProvisionedContextsResponseV40 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponseV4 in its wire form to dst.
 func (m *ProvisionedContextsResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2072,26 +2353,41 @@ type LteAttachConfigurationSet struct {
 	Configurations []LteAttachConfiguration  `json:"Configurations" mbim:"struct-array-ref,len=ConfigurationCount"`
 }
 
-// UnmarshalMBIM decodes LteAttachConfigurationSet from an information buffer.
+// UnmarshalMBIM decodes LteAttachConfigurationSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LteAttachConfigurationSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions lte-attach-configuration set")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions lte-attach-configuration set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LteAttachConfigurationSet) decodeMBIM(d *mbim.Decoder) {
-	m.Operation = LteAttachContextOperation(d.U32("Operation"))
-	nConfigurationCount := uint32(d.U32("ConfigurationCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedLteAttachConfigurationSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Operation = LteAttachContextOperation(binary.LittleEndian.Uint32(b0[0:]))
+	nConfigurationCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("Configurations", nConfigurationCount, d.Pos(), 8); n > 0 {
-		m.Configurations = make([]LteAttachConfiguration, n)
+		m.Configurations = mbim.Resize(m.Configurations, n)
 		for i := range m.Configurations {
-			if sub, ok := d.Ref("Configurations"); ok {
-				m.Configurations[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Configurations"); ok {
+				m.Configurations[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Configurations[i] = LteAttachConfiguration{}
 			}
 		}
+	} else {
+		m.Configurations = m.Configurations[:0]
 	}
 }
+
+var fixedLteAttachConfigurationSet0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ConfigurationCount", Size: 4}}
 
 // AppendMBIM appends LteAttachConfigurationSet in its wire form to dst.
 func (m *LteAttachConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2132,25 +2428,40 @@ type LteAttachConfigurationResponse struct {
 	Configurations []LteAttachConfiguration `json:"Configurations" mbim:"struct-array-ref,len=ConfigurationCount"`
 }
 
-// UnmarshalMBIM decodes LteAttachConfigurationResponse from an information buffer.
+// UnmarshalMBIM decodes LteAttachConfigurationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LteAttachConfigurationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions lte-attach-configuration response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions lte-attach-configuration response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LteAttachConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
-	nConfigurationCount := uint32(d.U32("ConfigurationCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedLteAttachConfigurationResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nConfigurationCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Configurations", nConfigurationCount, d.Pos(), 8); n > 0 {
-		m.Configurations = make([]LteAttachConfiguration, n)
+		m.Configurations = mbim.Resize(m.Configurations, n)
 		for i := range m.Configurations {
-			if sub, ok := d.Ref("Configurations"); ok {
-				m.Configurations[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Configurations"); ok {
+				m.Configurations[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Configurations[i] = LteAttachConfiguration{}
 			}
 		}
+	} else {
+		m.Configurations = m.Configurations[:0]
 	}
 }
+
+var fixedLteAttachConfigurationResponse0 = [...]mbim.FixedField{{Name: "ConfigurationCount", Size: 4}}
 
 // AppendMBIM appends LteAttachConfigurationResponse in its wire form to dst.
 func (m *LteAttachConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2199,22 +2510,34 @@ type LteAttachInfoResponse struct {
 	AuthProtocol   basicconnect.AuthProtocol  `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes LteAttachInfoResponse from an information buffer.
+// UnmarshalMBIM decodes LteAttachInfoResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LteAttachInfoResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions lte-attach-info response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions lte-attach-info response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LteAttachInfoResponse) decodeMBIM(d *mbim.Decoder) {
-	m.LteAttachState = LteAttachState(d.U32("LteAttachState"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedLteAttachInfoResponse0[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.LteAttachState = LteAttachState(binary.LittleEndian.Uint32(b0[0:]))
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.UserName, "UserName", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	d.StringAt(&m.Password, "Password", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[32:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[36:]))
 }
+
+var fixedLteAttachInfoResponse0 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachInfoResponse in its wire form to dst.
 func (m *LteAttachInfoResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2269,23 +2592,35 @@ type LteAttachInfoResponseV3 struct {
 	AuthProtocol   basicconnect.AuthProtocol  `json:"AuthProtocol" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes LteAttachInfoResponseV3 from an information buffer.
+// UnmarshalMBIM decodes LteAttachInfoResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LteAttachInfoResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions lte-attach-info response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions lte-attach-info response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LteAttachInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.LteAttachState = LteAttachState(d.U32("LteAttachState"))
-	m.NwError = basicconnect.NwError(d.U32("NwError"))
-	m.IpType = basicconnect.ContextIpType(d.U32("IpType"))
-	m.AccessString = d.String("AccessString")
-	m.UserName = d.String("UserName")
-	m.Password = d.String("Password")
-	m.Compression = basicconnect.Compression(d.U32("Compression"))
-	m.AuthProtocol = basicconnect.AuthProtocol(d.U32("AuthProtocol"))
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 44 {
+		d.FailFixed(fixedLteAttachInfoResponseV30[:])
+		return
+	}
+	d.Advance(44)
+	_ = b0[43]
+	m.LteAttachState = LteAttachState(binary.LittleEndian.Uint32(b0[0:]))
+	m.NwError = basicconnect.NwError(binary.LittleEndian.Uint32(b0[4:]))
+	m.IpType = basicconnect.ContextIpType(binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.AccessString, "AccessString", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	d.StringAt(&m.UserName, "UserName", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.Password, "Password", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	m.Compression = basicconnect.Compression(binary.LittleEndian.Uint32(b0[36:]))
+	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[40:]))
 }
+
+var fixedLteAttachInfoResponseV30 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "NwError", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachInfoResponseV3 in its wire form to dst.
 func (m *LteAttachInfoResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2337,19 +2672,30 @@ type SysCapsResponse struct {
 	ModemId           uint64 `json:"ModemId" mbim:"u64"`
 }
 
-// UnmarshalMBIM decodes SysCapsResponse from an information buffer.
+// UnmarshalMBIM decodes SysCapsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SysCapsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions sys-caps response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions sys-caps response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SysCapsResponse) decodeMBIM(d *mbim.Decoder) {
-	m.NumberOfExecutors = d.U32("NumberOfExecutors")
-	m.NumberOfSlots = d.U32("NumberOfSlots")
-	m.Concurrency = d.U32("Concurrency")
-	m.ModemId = d.U64("ModemId")
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedSysCapsResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.NumberOfExecutors = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.NumberOfSlots = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Concurrency = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.ModemId = uint64(binary.LittleEndian.Uint64(b0[12:]))
 }
+
+var fixedSysCapsResponse0 = [...]mbim.FixedField{{Name: "NumberOfExecutors", Size: 4}, {Name: "NumberOfSlots", Size: 4}, {Name: "Concurrency", Size: 4}, {Name: "ModemId", Size: 8}}
 
 // AppendMBIM appends SysCapsResponse in its wire form to dst.
 func (m *SysCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2391,28 +2737,40 @@ type DeviceCapsResponse struct {
 	ExecutorIndex   uint32                     `json:"ExecutorIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes DeviceCapsResponse from an information buffer.
+// UnmarshalMBIM decodes DeviceCapsResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceCapsResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions device-caps response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions device-caps response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceType = basicconnect.DeviceType(d.U32("DeviceType"))
-	m.CellularClass = basicconnect.CellularClass(d.U32("CellularClass"))
-	m.VoiceClass = basicconnect.VoiceClass(d.U32("VoiceClass"))
-	m.SmsClass = basicconnect.SimClass(d.U32("SmsClass"))
-	m.DataClass = basicconnect.DataClass(d.U32("DataClass"))
-	m.SmsCaps = basicconnect.SmsCaps(d.U32("SmsCaps"))
-	m.ControlCaps = basicconnect.CtrlCaps(d.U32("ControlCaps"))
-	m.MaxSessions = d.U32("MaxSessions")
-	m.CustomDataClass = d.String("CustomDataClass")
-	m.DeviceId = d.String("DeviceId")
-	m.FirmwareInfo = d.String("FirmwareInfo")
-	m.HardwareInfo = d.String("HardwareInfo")
-	m.ExecutorIndex = d.U32("ExecutorIndex")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 68 {
+		d.FailFixed(fixedDeviceCapsResponse0[:])
+		return
+	}
+	d.Advance(68)
+	_ = b0[67]
+	m.DeviceType = basicconnect.DeviceType(binary.LittleEndian.Uint32(b0[0:]))
+	m.CellularClass = basicconnect.CellularClass(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceClass = basicconnect.VoiceClass(binary.LittleEndian.Uint32(b0[8:]))
+	m.SmsClass = basicconnect.SimClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.DataClass = basicconnect.DataClass(binary.LittleEndian.Uint32(b0[16:]))
+	m.SmsCaps = basicconnect.SmsCaps(binary.LittleEndian.Uint32(b0[20:]))
+	m.ControlCaps = basicconnect.CtrlCaps(binary.LittleEndian.Uint32(b0[24:]))
+	m.MaxSessions = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	d.StringAt(&m.CustomDataClass, "CustomDataClass", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
+	d.StringAt(&m.DeviceId, "DeviceId", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	d.StringAt(&m.FirmwareInfo, "FirmwareInfo", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	d.StringAt(&m.HardwareInfo, "HardwareInfo", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.ExecutorIndex = uint32(binary.LittleEndian.Uint32(b0[64:]))
 }
+
+var fixedDeviceCapsResponse0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SmsClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}, {Name: "ExecutorIndex", Size: 4}}
 
 // AppendMBIM appends DeviceCapsResponse in its wire form to dst.
 func (m *DeviceCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2483,32 +2841,43 @@ type DeviceCapsResponseV3 struct {
 	HardwareInfo    string                     `json:"HardwareInfo" mbim:"tlv-string"`
 }
 
-// UnmarshalMBIM decodes DeviceCapsResponseV3 from an information buffer.
+// UnmarshalMBIM decodes DeviceCapsResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceCapsResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions device-caps response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions device-caps response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceCapsResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.DeviceType = basicconnect.DeviceType(d.U32("DeviceType"))
-	m.CellularClass = basicconnect.CellularClass(d.U32("CellularClass"))
-	m.VoiceClass = basicconnect.VoiceClass(d.U32("VoiceClass"))
-	m.SimClass = basicconnect.SimClass(d.U32("SimClass"))
-	m.DataClass = basicconnect.DataClassV3(d.U32("DataClass"))
-	m.SmsCaps = basicconnect.SmsCaps(d.U32("SmsCaps"))
-	m.ControlCaps = basicconnect.CtrlCaps(d.U32("ControlCaps"))
-	m.DataSubclass = basicconnect.DataSubclass(d.U64("DataSubclass"))
-	m.MaxSessions = d.U32("MaxSessions")
-	m.ExecutorIndex = d.U32("ExecutorIndex")
-	m.WcdmaBandClass = d.U32("WcdmaBandClass")
-	m.LteBandClass = d.TLVUint16Table("LteBandClass")
-	m.NrBandClass = d.TLVUint16Table("NrBandClass")
-	m.CustomDataClass = d.TLVString("CustomDataClass")
-	m.DeviceId = d.TLVString("DeviceId")
-	m.FirmwareInfo = d.TLVString("FirmwareInfo")
-	m.HardwareInfo = d.TLVString("HardwareInfo")
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedDeviceCapsResponseV30[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	m.DeviceType = basicconnect.DeviceType(binary.LittleEndian.Uint32(b0[0:]))
+	m.CellularClass = basicconnect.CellularClass(binary.LittleEndian.Uint32(b0[4:]))
+	m.VoiceClass = basicconnect.VoiceClass(binary.LittleEndian.Uint32(b0[8:]))
+	m.SimClass = basicconnect.SimClass(binary.LittleEndian.Uint32(b0[12:]))
+	m.DataClass = basicconnect.DataClassV3(binary.LittleEndian.Uint32(b0[16:]))
+	m.SmsCaps = basicconnect.SmsCaps(binary.LittleEndian.Uint32(b0[20:]))
+	m.ControlCaps = basicconnect.CtrlCaps(binary.LittleEndian.Uint32(b0[24:]))
+	m.DataSubclass = basicconnect.DataSubclass(binary.LittleEndian.Uint64(b0[28:]))
+	m.MaxSessions = uint32(binary.LittleEndian.Uint32(b0[36:]))
+	m.ExecutorIndex = uint32(binary.LittleEndian.Uint32(b0[40:]))
+	m.WcdmaBandClass = uint32(binary.LittleEndian.Uint32(b0[44:]))
+	m.LteBandClass = d.TLVUint16TableTo(m.LteBandClass, "LteBandClass")
+	m.NrBandClass = d.TLVUint16TableTo(m.NrBandClass, "NrBandClass")
+	d.TLVStringTo(&m.CustomDataClass, "CustomDataClass")
+	d.TLVStringTo(&m.DeviceId, "DeviceId")
+	d.TLVStringTo(&m.FirmwareInfo, "FirmwareInfo")
+	d.TLVStringTo(&m.HardwareInfo, "HardwareInfo")
 }
+
+var fixedDeviceCapsResponseV30 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "DataSubclass", Size: 8}, {Name: "MaxSessions", Size: 4}, {Name: "ExecutorIndex", Size: 4}, {Name: "WcdmaBandClass", Size: 4}}
 
 // AppendMBIM appends DeviceCapsResponseV3 in its wire form to dst.
 func (m *DeviceCapsResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2557,25 +2926,40 @@ type DeviceSlotMappingsSet struct {
 	SlotMap []Slot `json:"SlotMap" mbim:"struct-array-ref,len=MapCount"`
 }
 
-// UnmarshalMBIM decodes DeviceSlotMappingsSet from an information buffer.
+// UnmarshalMBIM decodes DeviceSlotMappingsSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeviceSlotMappingsSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions device-slot-mappings set")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions device-slot-mappings set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeviceSlotMappingsSet) decodeMBIM(d *mbim.Decoder) {
-	nMapCount := uint32(d.U32("MapCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedDeviceSlotMappingsSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nMapCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("SlotMap", nMapCount, d.Pos(), 8); n > 0 {
-		m.SlotMap = make([]Slot, n)
+		m.SlotMap = mbim.Resize(m.SlotMap, n)
 		for i := range m.SlotMap {
-			if sub, ok := d.Ref("SlotMap"); ok {
-				m.SlotMap[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("SlotMap"); ok {
+				m.SlotMap[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.SlotMap[i] = Slot{}
 			}
 		}
+	} else {
+		m.SlotMap = m.SlotMap[:0]
 	}
 }
+
+var fixedDeviceSlotMappingsSet0 = [...]mbim.FixedField{{Name: "MapCount", Size: 4}}
 
 // AppendMBIM appends DeviceSlotMappingsSet in its wire form to dst.
 func (m *DeviceSlotMappingsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2618,16 +3002,27 @@ type SlotInfoStatusQuery struct {
 	SlotIndex uint32 `json:"SlotIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SlotInfoStatusQuery from an information buffer.
+// UnmarshalMBIM decodes SlotInfoStatusQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SlotInfoStatusQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions slot-info-status query")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions slot-info-status query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SlotInfoStatusQuery) decodeMBIM(d *mbim.Decoder) {
-	m.SlotIndex = d.U32("SlotIndex")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedSlotInfoStatusQuery0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SlotIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedSlotInfoStatusQuery0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}}
 
 // AppendMBIM appends SlotInfoStatusQuery in its wire form to dst.
 func (m *SlotInfoStatusQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2655,17 +3050,28 @@ type SlotInfoStatusResponse struct {
 	State     UiccSlotState `json:"State" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SlotInfoStatusResponse from an information buffer.
+// UnmarshalMBIM decodes SlotInfoStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SlotInfoStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions slot-info-status response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions slot-info-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SlotInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SlotIndex = d.U32("SlotIndex")
-	m.State = UiccSlotState(d.U32("State"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedSlotInfoStatusResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SlotIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.State = UiccSlotState(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedSlotInfoStatusResponse0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}, {Name: "State", Size: 4}}
 
 // AppendMBIM appends SlotInfoStatusResponse in its wire form to dst.
 func (m *SlotInfoStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2709,20 +3115,31 @@ type BaseStationsInfoQuery struct {
 	MaxCdmaCount    uint32 `json:"MaxCdmaCount" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes BaseStationsInfoQuery from an information buffer.
+// UnmarshalMBIM decodes BaseStationsInfoQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *BaseStationsInfoQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions base-stations-info query")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions base-stations-info query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *BaseStationsInfoQuery) decodeMBIM(d *mbim.Decoder) {
-	m.MaxGsmCount = d.U32("MaxGsmCount")
-	m.MaxUmtsCount = d.U32("MaxUmtsCount")
-	m.MaxTdscdmaCount = d.U32("MaxTdscdmaCount")
-	m.MaxLteCount = d.U32("MaxLteCount")
-	m.MaxCdmaCount = d.U32("MaxCdmaCount")
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedBaseStationsInfoQuery0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.MaxGsmCount = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MaxUmtsCount = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.MaxTdscdmaCount = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.MaxLteCount = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.MaxCdmaCount = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedBaseStationsInfoQuery0 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}}
 
 // AppendMBIM appends BaseStationsInfoQuery in its wire form to dst.
 func (m *BaseStationsInfoQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2762,49 +3179,77 @@ type BaseStationsInfoResponse struct {
 	CdmaCells               []CellInfoCdma          `json:"CdmaCells" mbim:"struct-array-ms"`
 }
 
-// UnmarshalMBIM decodes BaseStationsInfoResponse from an information buffer.
+// UnmarshalMBIM decodes BaseStationsInfoResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *BaseStationsInfoResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions base-stations-info response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions base-stations-info response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *BaseStationsInfoResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SystemType = basicconnect.DataClass(d.U32("SystemType"))
-	if sub, ok := d.Ref("GsmServingCell"); ok {
-		m.GsmServingCell = new(CellInfoServingGsm)
-		m.GsmServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 76 {
+		d.FailFixed(fixedBaseStationsInfoResponse0[:])
+		return
 	}
-	if sub, ok := d.Ref("UmtsServingCell"); ok {
-		m.UmtsServingCell = new(CellInfoServingUmts)
-		m.UmtsServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	if sub, ok := d.Ref("TdscdmaServingCell"); ok {
-		m.TdscdmaServingCell = new(CellInfoServingTdscdma)
-		m.TdscdmaServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	if sub, ok := d.Ref("LteServingCell"); ok {
-		m.LteServingCell = new(CellInfoServingLte)
-		m.LteServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	m.GsmNeighboringCells = d.Bytes("GsmNeighboringCells")
-	m.UmtsNeighboringCells = d.Bytes("UmtsNeighboringCells")
-	m.TdscdmaNeighboringCells = d.Bytes("TdscdmaNeighboringCells")
-	m.LteNeighboringCells = d.Bytes("LteNeighboringCells")
-	if sub, ok := d.Ref("CdmaCells"); ok {
-		if n := sub.CheckCount("CdmaCells", sub.U32("CdmaCells"), 4, 36); n > 0 {
-			m.CdmaCells = make([]CellInfoCdma, n)
-			for i := range m.CdmaCells {
-				m.CdmaCells[i].decodeMBIM(&sub)
-			}
+	d.Advance(76)
+	_ = b0[75]
+	m.SystemType = basicconnect.DataClass(binary.LittleEndian.Uint32(b0[0:]))
+	if f, ok := d.EnterRef("GsmServingCell", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:])); ok {
+		if m.GsmServingCell == nil {
+			m.GsmServingCell = new(CellInfoServingGsm)
 		}
-		d.Adopt(&sub)
+		m.GsmServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.GsmServingCell = nil
+	}
+	if f, ok := d.EnterRef("UmtsServingCell", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:])); ok {
+		if m.UmtsServingCell == nil {
+			m.UmtsServingCell = new(CellInfoServingUmts)
+		}
+		m.UmtsServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.UmtsServingCell = nil
+	}
+	if f, ok := d.EnterRef("TdscdmaServingCell", p0+20, binary.LittleEndian.Uint32(b0[20:]), binary.LittleEndian.Uint32(b0[24:])); ok {
+		if m.TdscdmaServingCell == nil {
+			m.TdscdmaServingCell = new(CellInfoServingTdscdma)
+		}
+		m.TdscdmaServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.TdscdmaServingCell = nil
+	}
+	if f, ok := d.EnterRef("LteServingCell", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:])); ok {
+		if m.LteServingCell == nil {
+			m.LteServingCell = new(CellInfoServingLte)
+		}
+		m.LteServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.LteServingCell = nil
+	}
+	m.GsmNeighboringCells = d.BytesAt(m.GsmNeighboringCells, "GsmNeighboringCells", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
+	m.UmtsNeighboringCells = d.BytesAt(m.UmtsNeighboringCells, "UmtsNeighboringCells", p0+44, binary.LittleEndian.Uint32(b0[44:]), binary.LittleEndian.Uint32(b0[48:]))
+	m.TdscdmaNeighboringCells = d.BytesAt(m.TdscdmaNeighboringCells, "TdscdmaNeighboringCells", p0+52, binary.LittleEndian.Uint32(b0[52:]), binary.LittleEndian.Uint32(b0[56:]))
+	m.LteNeighboringCells = d.BytesAt(m.LteNeighboringCells, "LteNeighboringCells", p0+60, binary.LittleEndian.Uint32(b0[60:]), binary.LittleEndian.Uint32(b0[64:]))
+	if f, ok := d.EnterRef("CdmaCells", p0+68, binary.LittleEndian.Uint32(b0[68:]), binary.LittleEndian.Uint32(b0[72:])); ok {
+		m.CdmaCells = mbim.Resize(m.CdmaCells, d.CheckCount("CdmaCells", d.U32("CdmaCells"), 4, 36))
+		for i := range m.CdmaCells {
+			m.CdmaCells[i].decodeMBIM(d)
+		}
+		d.Leave(f)
+	} else {
+		m.CdmaCells = m.CdmaCells[:0]
 	}
 }
+
+var fixedBaseStationsInfoResponse0 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}}
 
 // AppendMBIM appends BaseStationsInfoResponse in its wire form to dst.
 func (m *BaseStationsInfoResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2922,21 +3367,32 @@ type BaseStationsInfoQueryV3 struct {
 	MaxNrCount      uint32 `json:"MaxNrCount" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes BaseStationsInfoQueryV3 from an information buffer.
+// UnmarshalMBIM decodes BaseStationsInfoQueryV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *BaseStationsInfoQueryV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions base-stations-info query (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions base-stations-info query (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *BaseStationsInfoQueryV3) decodeMBIM(d *mbim.Decoder) {
-	m.MaxGsmCount = d.U32("MaxGsmCount")
-	m.MaxUmtsCount = d.U32("MaxUmtsCount")
-	m.MaxTdscdmaCount = d.U32("MaxTdscdmaCount")
-	m.MaxLteCount = d.U32("MaxLteCount")
-	m.MaxCdmaCount = d.U32("MaxCdmaCount")
-	m.MaxNrCount = d.U32("MaxNrCount")
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedBaseStationsInfoQueryV30[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.MaxGsmCount = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MaxUmtsCount = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.MaxTdscdmaCount = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.MaxLteCount = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.MaxCdmaCount = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.MaxNrCount = uint32(binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedBaseStationsInfoQueryV30 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}, {Name: "MaxNrCount", Size: 4}}
 
 // AppendMBIM appends BaseStationsInfoQueryV3 in its wire form to dst.
 func (m *BaseStationsInfoQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2980,52 +3436,80 @@ type BaseStationsInfoResponseV3 struct {
 	NrNeighborCells         mbim.Bytes                `json:"NrNeighborCells" mbim:"bytes"` // MBIM_MS_CELL_INFO_NR_NEIGHBOR: OL pair to an element count then that many CellInfoNeighboringNr elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
 }
 
-// UnmarshalMBIM decodes BaseStationsInfoResponseV3 from an information buffer.
+// UnmarshalMBIM decodes BaseStationsInfoResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *BaseStationsInfoResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions base-stations-info response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions base-stations-info response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *BaseStationsInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.SystemType = basicconnect.DataClassV3(d.U32("SystemType"))
-	m.SystemSubType = basicconnect.DataSubclass(d.U32("SystemSubType"))
-	if sub, ok := d.Ref("GsmServingCell"); ok {
-		m.GsmServingCell = new(CellInfoServingGsm)
-		m.GsmServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 96 {
+		d.FailFixed(fixedBaseStationsInfoResponseV30[:])
+		return
 	}
-	if sub, ok := d.Ref("UmtsServingCell"); ok {
-		m.UmtsServingCell = new(CellInfoServingUmts)
-		m.UmtsServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	if sub, ok := d.Ref("TdscdmaServingCell"); ok {
-		m.TdscdmaServingCell = new(CellInfoServingTdscdma)
-		m.TdscdmaServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	if sub, ok := d.Ref("LteServingCell"); ok {
-		m.LteServingCell = new(CellInfoServingLte)
-		m.LteServingCell.decodeMBIM(&sub)
-		d.Adopt(&sub)
-	}
-	m.GsmNeighboringCells = d.Bytes("GsmNeighboringCells")
-	m.UmtsNeighboringCells = d.Bytes("UmtsNeighboringCells")
-	m.TdscdmaNeighboringCells = d.Bytes("TdscdmaNeighboringCells")
-	m.LteNeighboringCells = d.Bytes("LteNeighboringCells")
-	if sub, ok := d.Ref("CdmaCells"); ok {
-		if n := sub.CheckCount("CdmaCells", sub.U32("CdmaCells"), 4, 36); n > 0 {
-			m.CdmaCells = make([]CellInfoCdma, n)
-			for i := range m.CdmaCells {
-				m.CdmaCells[i].decodeMBIM(&sub)
-			}
+	d.Advance(96)
+	_ = b0[95]
+	m.SystemType = basicconnect.DataClassV3(binary.LittleEndian.Uint32(b0[0:]))
+	m.SystemSubType = basicconnect.DataSubclass(binary.LittleEndian.Uint32(b0[4:]))
+	if f, ok := d.EnterRef("GsmServingCell", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:])); ok {
+		if m.GsmServingCell == nil {
+			m.GsmServingCell = new(CellInfoServingGsm)
 		}
-		d.Adopt(&sub)
+		m.GsmServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.GsmServingCell = nil
 	}
-	m.NrServingCells = d.Bytes("NrServingCells")
-	m.NrNeighborCells = d.Bytes("NrNeighborCells")
+	if f, ok := d.EnterRef("UmtsServingCell", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:])); ok {
+		if m.UmtsServingCell == nil {
+			m.UmtsServingCell = new(CellInfoServingUmts)
+		}
+		m.UmtsServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.UmtsServingCell = nil
+	}
+	if f, ok := d.EnterRef("TdscdmaServingCell", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:])); ok {
+		if m.TdscdmaServingCell == nil {
+			m.TdscdmaServingCell = new(CellInfoServingTdscdma)
+		}
+		m.TdscdmaServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.TdscdmaServingCell = nil
+	}
+	if f, ok := d.EnterRef("LteServingCell", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:])); ok {
+		if m.LteServingCell == nil {
+			m.LteServingCell = new(CellInfoServingLte)
+		}
+		m.LteServingCell.decodeMBIM(d)
+		d.Leave(f)
+	} else {
+		m.LteServingCell = nil
+	}
+	m.GsmNeighboringCells = d.BytesAt(m.GsmNeighboringCells, "GsmNeighboringCells", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
+	m.UmtsNeighboringCells = d.BytesAt(m.UmtsNeighboringCells, "UmtsNeighboringCells", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
+	m.TdscdmaNeighboringCells = d.BytesAt(m.TdscdmaNeighboringCells, "TdscdmaNeighboringCells", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
+	m.LteNeighboringCells = d.BytesAt(m.LteNeighboringCells, "LteNeighboringCells", p0+64, binary.LittleEndian.Uint32(b0[64:]), binary.LittleEndian.Uint32(b0[68:]))
+	if f, ok := d.EnterRef("CdmaCells", p0+72, binary.LittleEndian.Uint32(b0[72:]), binary.LittleEndian.Uint32(b0[76:])); ok {
+		m.CdmaCells = mbim.Resize(m.CdmaCells, d.CheckCount("CdmaCells", d.U32("CdmaCells"), 4, 36))
+		for i := range m.CdmaCells {
+			m.CdmaCells[i].decodeMBIM(d)
+		}
+		d.Leave(f)
+	} else {
+		m.CdmaCells = m.CdmaCells[:0]
+	}
+	m.NrServingCells = d.BytesAt(m.NrServingCells, "NrServingCells", p0+80, binary.LittleEndian.Uint32(b0[80:]), binary.LittleEndian.Uint32(b0[84:]))
+	m.NrNeighborCells = d.BytesAt(m.NrNeighborCells, "NrNeighborCells", p0+88, binary.LittleEndian.Uint32(b0[88:]), binary.LittleEndian.Uint32(b0[92:]))
 }
+
+var fixedBaseStationsInfoResponseV30 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "SystemSubType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}, {Name: "NrServingCells", Size: 8}, {Name: "NrNeighborCells", Size: 8}}
 
 // AppendMBIM appends BaseStationsInfoResponseV3 in its wire form to dst.
 func (m *BaseStationsInfoResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3151,18 +3635,29 @@ type LocationInfoStatusResponse struct {
 	CellID           uint32 `json:"CellID" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes LocationInfoStatusResponse from an information buffer.
+// UnmarshalMBIM decodes LocationInfoStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *LocationInfoStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions location-info-status response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions location-info-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *LocationInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.LocationAreaCode = d.U32("LocationAreaCode")
-	m.TrackingAreaCode = d.U32("TrackingAreaCode")
-	m.CellID = d.U32("CellID")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedLocationInfoStatusResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.LocationAreaCode = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.TrackingAreaCode = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.CellID = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedLocationInfoStatusResponse0 = [...]mbim.FixedField{{Name: "LocationAreaCode", Size: 4}, {Name: "TrackingAreaCode", Size: 4}, {Name: "CellID", Size: 4}}
 
 // AppendMBIM appends LocationInfoStatusResponse in its wire form to dst.
 func (m *LocationInfoStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3207,20 +3702,32 @@ type PinInfoEx2Set struct {
 	AppId        mbim.Bytes                `json:"AppId" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes PinInfoEx2Set from an information buffer.
+// UnmarshalMBIM decodes PinInfoEx2Set from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinInfoEx2Set) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions pin-info-ex2 set")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions pin-info-ex2 set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinInfoEx2Set) decodeMBIM(d *mbim.Decoder) {
-	m.PinType = basicconnect.PinType(d.U32("PinType"))
-	m.PinOperation = basicconnect.PinOperation(d.U32("PinOperation"))
-	m.Pin = d.String("Pin")
-	m.NewPin = d.String("NewPin")
-	m.AppId = d.Bytes("AppId")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedPinInfoEx2Set0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.PinType = basicconnect.PinType(binary.LittleEndian.Uint32(b0[0:]))
+	m.PinOperation = basicconnect.PinOperation(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.Pin, "Pin", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.NewPin, "NewPin", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	m.AppId = d.BytesAt(m.AppId, "AppId", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedPinInfoEx2Set0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}, {Name: "AppId", Size: 8}}
 
 // AppendMBIM appends PinInfoEx2Set in its wire form to dst.
 func (m *PinInfoEx2Set) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3264,17 +3771,29 @@ type PinInfoEx2Query struct {
 	AppId   mbim.Bytes `json:"AppId" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes PinInfoEx2Query from an information buffer.
+// UnmarshalMBIM decodes PinInfoEx2Query from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinInfoEx2Query) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions pin-info-ex2 query")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions pin-info-ex2 query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinInfoEx2Query) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.AppId = d.Bytes("AppId")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedPinInfoEx2Query0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.AppId = d.BytesAt(m.AppId, "AppId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedPinInfoEx2Query0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "AppId", Size: 8}}
 
 // AppendMBIM appends PinInfoEx2Query in its wire form to dst.
 func (m *PinInfoEx2Query) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3308,18 +3827,29 @@ type PinInfoEx2Response struct {
 	RemainingAttempts uint32                `json:"RemainingAttempts" mbim:"u32"` // 0xffffffff when unknown
 }
 
-// UnmarshalMBIM decodes PinInfoEx2Response from an information buffer.
+// UnmarshalMBIM decodes PinInfoEx2Response from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PinInfoEx2Response) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions pin-info-ex2 response")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions pin-info-ex2 response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PinInfoEx2Response) decodeMBIM(d *mbim.Decoder) {
-	m.PinType = basicconnect.PinType(d.U32("PinType"))
-	m.PinState = basicconnect.PinState(d.U32("PinState"))
-	m.RemainingAttempts = d.U32("RemainingAttempts")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedPinInfoEx2Response0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.PinType = basicconnect.PinType(binary.LittleEndian.Uint32(b0[0:]))
+	m.PinState = basicconnect.PinState(binary.LittleEndian.Uint32(b0[4:]))
+	m.RemainingAttempts = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedPinInfoEx2Response0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
 
 // AppendMBIM appends PinInfoEx2Response in its wire form to dst.
 func (m *PinInfoEx2Response) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3349,17 +3879,28 @@ type VersionQuery struct {
 	MbimExtendedVersion uint16 `json:"MbimExtendedVersion" mbim:"u16"`
 }
 
-// UnmarshalMBIM decodes VersionQuery from an information buffer.
+// UnmarshalMBIM decodes VersionQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *VersionQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions version query")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions version query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *VersionQuery) decodeMBIM(d *mbim.Decoder) {
-	m.MbimVersion = d.U16("MbimVersion")
-	m.MbimExtendedVersion = d.U16("MbimExtendedVersion")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedVersionQuery0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.MbimVersion = uint16(binary.LittleEndian.Uint16(b0[0:]))
+	m.MbimExtendedVersion = uint16(binary.LittleEndian.Uint16(b0[2:]))
 }
+
+var fixedVersionQuery0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
 
 // AppendMBIM appends VersionQuery in its wire form to dst.
 func (m *VersionQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3392,18 +3933,29 @@ type ModemConfigurationResponseV3 struct {
 	UnnamedIes          []mbim.TLV               `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
 }
 
-// UnmarshalMBIM decodes ModemConfigurationResponseV3 from an information buffer.
+// UnmarshalMBIM decodes ModemConfigurationResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ModemConfigurationResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions modem-configuration response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions modem-configuration response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ModemConfigurationResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.ConfigurationStatus = ModemConfigurationStatus(d.U32("ConfigurationStatus"))
-	m.ConfigurationName = d.TLVString("ConfigurationName")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedModemConfigurationResponseV30[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.ConfigurationStatus = ModemConfigurationStatus(binary.LittleEndian.Uint32(b0[0:]))
+	d.TLVStringTo(&m.ConfigurationName, "ConfigurationName")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedModemConfigurationResponseV30 = [...]mbim.FixedField{{Name: "ConfigurationStatus", Size: 4}}
 
 // AppendMBIM appends ModemConfigurationResponseV3 in its wire form to dst.
 func (m *ModemConfigurationResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3440,18 +3992,29 @@ type ModemConfigurationNotifyV3 struct {
 	UnnamedIes               []mbim.TLV               `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
 }
 
-// UnmarshalMBIM decodes ModemConfigurationNotifyV3 from an information buffer.
+// UnmarshalMBIM decodes ModemConfigurationNotifyV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ModemConfigurationNotifyV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions modem-configuration notification (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions modem-configuration notification (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ModemConfigurationNotifyV3) decodeMBIM(d *mbim.Decoder) {
-	m.ModemConfigurationStatus = ModemConfigurationStatus(d.U32("ModemConfigurationStatus"))
-	m.ConfigurationName = d.TLVString("ConfigurationName")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedModemConfigurationNotifyV30[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.ModemConfigurationStatus = ModemConfigurationStatus(binary.LittleEndian.Uint32(b0[0:]))
+	d.TLVStringTo(&m.ConfigurationName, "ConfigurationName")
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedModemConfigurationNotifyV30 = [...]mbim.FixedField{{Name: "ModemConfigurationStatus", Size: 4}}
 
 // AppendMBIM appends ModemConfigurationNotifyV3 in its wire form to dst.
 func (m *ModemConfigurationNotifyV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3491,21 +4054,32 @@ type RegistrationParametersSetV3 struct {
 	UnnamedIes               []mbim.TLV               `json:"UnnamedIes" mbim:"tlv-list"`    // further information elements
 }
 
-// UnmarshalMBIM decodes RegistrationParametersSetV3 from an information buffer.
+// UnmarshalMBIM decodes RegistrationParametersSetV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RegistrationParametersSetV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions registration-parameters set (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions registration-parameters set (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RegistrationParametersSetV3) decodeMBIM(d *mbim.Decoder) {
-	m.MicoMode = MicoMode(d.U32("MicoMode"))
-	m.DrxCycle = DrxCycle(d.U32("DrxCycle"))
-	m.LadnInfo = LadnInfo(d.U32("LadnInfo"))
-	m.DefaultPduActivationHint = DefaultPduActivationHint(d.U32("DefaultPduActivationHint"))
-	m.ReRegisterIfNedeed = d.U32("ReRegisterIfNedeed")
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedRegistrationParametersSetV30[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.MicoMode = MicoMode(binary.LittleEndian.Uint32(b0[0:]))
+	m.DrxCycle = DrxCycle(binary.LittleEndian.Uint32(b0[4:]))
+	m.LadnInfo = LadnInfo(binary.LittleEndian.Uint32(b0[8:]))
+	m.DefaultPduActivationHint = DefaultPduActivationHint(binary.LittleEndian.Uint32(b0[12:]))
+	m.ReRegisterIfNedeed = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedRegistrationParametersSetV30 = [...]mbim.FixedField{{Name: "MicoMode", Size: 4}, {Name: "DrxCycle", Size: 4}, {Name: "LadnInfo", Size: 4}, {Name: "DefaultPduActivationHint", Size: 4}, {Name: "ReRegisterIfNedeed", Size: 4}}
 
 // AppendMBIM appends RegistrationParametersSetV3 in its wire form to dst.
 func (m *RegistrationParametersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3547,18 +4121,29 @@ type NetworkParametersResponseV3 struct {
 	UnnamedIes     []mbim.TLV     `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
 }
 
-// UnmarshalMBIM decodes NetworkParametersResponseV3 from an information buffer.
+// UnmarshalMBIM decodes NetworkParametersResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NetworkParametersResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions network-parameters response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions network-parameters response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NetworkParametersResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.MicoIndication = MicoIndication(d.U32("MicoIndication"))
-	m.DrxParams = DrxCycle(d.U32("DrxParams"))
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedNetworkParametersResponseV30[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.MicoIndication = MicoIndication(binary.LittleEndian.Uint32(b0[0:]))
+	m.DrxParams = DrxCycle(binary.LittleEndian.Uint32(b0[4:]))
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
+
+var fixedNetworkParametersResponseV30 = [...]mbim.FixedField{{Name: "MicoIndication", Size: 4}, {Name: "DrxParams", Size: 4}}
 
 // AppendMBIM appends NetworkParametersResponseV3 in its wire form to dst.
 func (m *NetworkParametersResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3597,18 +4182,29 @@ type WakeReasonResponseV3 struct {
 	WakeTlv   mbim.TLV `json:"WakeTlv" mbim:"tlv"` // a wake-command or wake-packet information element
 }
 
-// UnmarshalMBIM decodes WakeReasonResponseV3 from an information buffer.
+// UnmarshalMBIM decodes WakeReasonResponseV3 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *WakeReasonResponseV3) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions wake-reason response (MBIMEx 3.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions wake-reason response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *WakeReasonResponseV3) decodeMBIM(d *mbim.Decoder) {
-	m.WakeType = WakeType(d.U32("WakeType"))
-	m.SessionId = d.U32("SessionId")
-	m.WakeTlv = d.TLV("WakeTlv")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedWakeReasonResponseV30[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.WakeType = WakeType(binary.LittleEndian.Uint32(b0[0:]))
+	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	d.TLVTo(&m.WakeTlv, "WakeTlv")
 }
+
+var fixedWakeReasonResponseV30 = [...]mbim.FixedField{{Name: "WakeType", Size: 4}, {Name: "SessionId", Size: 4}}
 
 // AppendMBIM appends WakeReasonResponseV3 in its wire form to dst.
 func (m *WakeReasonResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3638,15 +4234,17 @@ type UePolicyQueryV4 struct {
 	UnnamedIes []mbim.TLV `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
 }
 
-// UnmarshalMBIM decodes UePolicyQueryV4 from an information buffer.
+// UnmarshalMBIM decodes UePolicyQueryV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UePolicyQueryV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions ue-policy query (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions ue-policy query (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UePolicyQueryV4) decodeMBIM(d *mbim.Decoder) {
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
 // AppendMBIM appends UePolicyQueryV4 in its wire form to dst.
@@ -3679,15 +4277,17 @@ type UePolicyResponseV4 struct {
 	UnnamedIes []mbim.TLV `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
 }
 
-// UnmarshalMBIM decodes UePolicyResponseV4 from an information buffer.
+// UnmarshalMBIM decodes UePolicyResponseV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UePolicyResponseV4) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-basic-connect-extensions ue-policy response (MBIMEx 4.0)")
+	var d mbim.Decoder
+	d.Init(b, "ms-basic-connect-extensions ue-policy response (MBIMEx 4.0)")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UePolicyResponseV4) decodeMBIM(d *mbim.Decoder) {
-	m.UnnamedIes = d.TLVList("UnnamedIes", -1)
+	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
 // AppendMBIM appends UePolicyResponseV4 in its wire form to dst.

@@ -24,16 +24,27 @@ type GetResponse struct {
 	FirmwareId mbim.UUID `json:"FirmwareId" mbim:"uuid"`
 }
 
-// UnmarshalMBIM decodes GetResponse from an information buffer.
+// UnmarshalMBIM decodes GetResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *GetResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-firmware-id get response")
+	var d mbim.Decoder
+	d.Init(b, "ms-firmware-id get response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *GetResponse) decodeMBIM(d *mbim.Decoder) {
-	m.FirmwareId = d.UUID("FirmwareId")
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedGetResponse0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.FirmwareId = mbim.UUID(b0[0:16])
 }
+
+var fixedGetResponse0 = [...]mbim.FixedField{{Name: "FirmwareId", Size: 16}}
 
 // AppendMBIM appends GetResponse in its wire form to dst.
 func (m *GetResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package mssar
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -219,17 +220,28 @@ type SarConfigState struct {
 	BackoffIndex uint32 `json:"BackoffIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SarConfigState from an information buffer.
+// UnmarshalMBIM decodes SarConfigState from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SarConfigState) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "SarConfigState")
+	var d mbim.Decoder
+	d.Init(b, "SarConfigState")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SarConfigState) decodeMBIM(d *mbim.Decoder) {
-	m.AntennaIndex = d.U32("AntennaIndex")
-	m.BackoffIndex = d.U32("BackoffIndex")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedSarConfigState0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.AntennaIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.BackoffIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedSarConfigState0 = [...]mbim.FixedField{{Name: "AntennaIndex", Size: 4}, {Name: "BackoffIndex", Size: 4}}
 
 // AppendMBIM appends SarConfigState in its wire form to dst.
 func (m *SarConfigState) AppendMBIM(dst []byte) ([]byte, error) {
@@ -259,27 +271,42 @@ type ConfigSet struct {
 	ConfigStates []SarConfigState `json:"ConfigStates" mbim:"struct-array-ref,len=ConfigStatesCount"`
 }
 
-// UnmarshalMBIM decodes ConfigSet from an information buffer.
+// UnmarshalMBIM decodes ConfigSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-sar config set")
+	var d mbim.Decoder
+	d.Init(b, "ms-sar config set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigSet) decodeMBIM(d *mbim.Decoder) {
-	m.Mode = SarControlMode(d.U32("Mode"))
-	m.BackoffState = SarBackoffState(d.U32("BackoffState"))
-	nConfigStatesCount := uint32(d.U32("ConfigStatesCount"))
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedConfigSet0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Mode = SarControlMode(binary.LittleEndian.Uint32(b0[0:]))
+	m.BackoffState = SarBackoffState(binary.LittleEndian.Uint32(b0[4:]))
+	nConfigStatesCount := uint32(binary.LittleEndian.Uint32(b0[8:]))
 	if n := d.CheckCount("ConfigStates", nConfigStatesCount, d.Pos(), 8); n > 0 {
-		m.ConfigStates = make([]SarConfigState, n)
+		m.ConfigStates = mbim.Resize(m.ConfigStates, n)
 		for i := range m.ConfigStates {
-			if sub, ok := d.Ref("ConfigStates"); ok {
-				m.ConfigStates[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("ConfigStates"); ok {
+				m.ConfigStates[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.ConfigStates[i] = SarConfigState{}
 			}
 		}
+	} else {
+		m.ConfigStates = m.ConfigStates[:0]
 	}
 }
+
+var fixedConfigSet0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
 
 // AppendMBIM appends ConfigSet in its wire form to dst.
 func (m *ConfigSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -324,28 +351,43 @@ type ConfigResponse struct {
 	ConfigStates    []SarConfigState     `json:"ConfigStates" mbim:"struct-array-ref,len=ConfigStatesCount"`
 }
 
-// UnmarshalMBIM decodes ConfigResponse from an information buffer.
+// UnmarshalMBIM decodes ConfigResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-sar config response")
+	var d mbim.Decoder
+	d.Init(b, "ms-sar config response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Mode = SarControlMode(d.U32("Mode"))
-	m.BackoffState = SarBackoffState(d.U32("BackoffState"))
-	m.WifiIntegration = SarWifiHardwareState(d.U32("WifiIntegration"))
-	nConfigStatesCount := uint32(d.U32("ConfigStatesCount"))
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedConfigResponse0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.Mode = SarControlMode(binary.LittleEndian.Uint32(b0[0:]))
+	m.BackoffState = SarBackoffState(binary.LittleEndian.Uint32(b0[4:]))
+	m.WifiIntegration = SarWifiHardwareState(binary.LittleEndian.Uint32(b0[8:]))
+	nConfigStatesCount := uint32(binary.LittleEndian.Uint32(b0[12:]))
 	if n := d.CheckCount("ConfigStates", nConfigStatesCount, d.Pos(), 8); n > 0 {
-		m.ConfigStates = make([]SarConfigState, n)
+		m.ConfigStates = mbim.Resize(m.ConfigStates, n)
 		for i := range m.ConfigStates {
-			if sub, ok := d.Ref("ConfigStates"); ok {
-				m.ConfigStates[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("ConfigStates"); ok {
+				m.ConfigStates[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.ConfigStates[i] = SarConfigState{}
 			}
 		}
+	} else {
+		m.ConfigStates = m.ConfigStates[:0]
 	}
 }
+
+var fixedConfigResponse0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "WifiIntegration", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
 
 // AppendMBIM appends ConfigResponse in its wire form to dst.
 func (m *ConfigResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -389,17 +431,28 @@ type TransmissionStatusSet struct {
 	HysteresisTimer     uint32                         `json:"HysteresisTimer" mbim:"u32"` // seconds (1 to 5) without transmission before reporting inactive
 }
 
-// UnmarshalMBIM decodes TransmissionStatusSet from an information buffer.
+// UnmarshalMBIM decodes TransmissionStatusSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TransmissionStatusSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-sar transmission-status set")
+	var d mbim.Decoder
+	d.Init(b, "ms-sar transmission-status set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TransmissionStatusSet) decodeMBIM(d *mbim.Decoder) {
-	m.ChannelNotification = TransmissionNotificationStatus(d.U32("ChannelNotification"))
-	m.HysteresisTimer = d.U32("HysteresisTimer")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedTransmissionStatusSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.ChannelNotification = TransmissionNotificationStatus(binary.LittleEndian.Uint32(b0[0:]))
+	m.HysteresisTimer = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedTransmissionStatusSet0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
 
 // AppendMBIM appends TransmissionStatusSet in its wire form to dst.
 func (m *TransmissionStatusSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -429,18 +482,29 @@ type TransmissionStatusResponse struct {
 	HysteresisTimer     uint32                         `json:"HysteresisTimer" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes TransmissionStatusResponse from an information buffer.
+// UnmarshalMBIM decodes TransmissionStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TransmissionStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-sar transmission-status response")
+	var d mbim.Decoder
+	d.Init(b, "ms-sar transmission-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TransmissionStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.ChannelNotification = TransmissionNotificationStatus(d.U32("ChannelNotification"))
-	m.TransmissionStatus = TransmissionState(d.U32("TransmissionStatus"))
-	m.HysteresisTimer = d.U32("HysteresisTimer")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedTransmissionStatusResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.ChannelNotification = TransmissionNotificationStatus(binary.LittleEndian.Uint32(b0[0:]))
+	m.TransmissionStatus = TransmissionState(binary.LittleEndian.Uint32(b0[4:]))
+	m.HysteresisTimer = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedTransmissionStatusResponse0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "TransmissionStatus", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
 
 // AppendMBIM appends TransmissionStatusResponse in its wire form to dst.
 func (m *TransmissionStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -8,6 +8,7 @@ package msuicclowlevelaccess
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -358,15 +359,17 @@ type TerminalCapabilityInfo struct {
 	TerminalCapabilityData mbim.Bytes `json:"TerminalCapabilityData" mbim:"bytes-rest"`
 }
 
-// UnmarshalMBIM decodes TerminalCapabilityInfo from an information buffer.
+// UnmarshalMBIM decodes TerminalCapabilityInfo from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TerminalCapabilityInfo) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "TerminalCapabilityInfo")
+	var d mbim.Decoder
+	d.Init(b, "TerminalCapabilityInfo")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TerminalCapabilityInfo) decodeMBIM(d *mbim.Decoder) {
-	m.TerminalCapabilityData = d.RestBytes("TerminalCapabilityData")
+	m.TerminalCapabilityData = d.RestBytesTo(m.TerminalCapabilityData, "TerminalCapabilityData")
 }
 
 // AppendMBIM appends TerminalCapabilityInfo in its wire form to dst.
@@ -398,20 +401,32 @@ type UiccApplication struct {
 	PinKeyReferences     mbim.Bytes          `json:"PinKeyReferences" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes UiccApplication from an information buffer.
+// UnmarshalMBIM decodes UiccApplication from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UiccApplication) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "UiccApplication")
+	var d mbim.Decoder
+	d.Init(b, "UiccApplication")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UiccApplication) decodeMBIM(d *mbim.Decoder) {
-	m.ApplicationType = UiccApplicationType(d.U32("ApplicationType"))
-	m.ApplicationId = d.Bytes("ApplicationId")
-	m.ApplicationName = d.StringUTF8("ApplicationName")
-	m.PinKeyReferenceCount = d.U32("PinKeyReferenceCount")
-	m.PinKeyReferences = d.Bytes("PinKeyReferences")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedUiccApplication0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.ApplicationType = UiccApplicationType(binary.LittleEndian.Uint32(b0[0:]))
+	m.ApplicationId = d.BytesAt(m.ApplicationId, "ApplicationId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	d.StringUTF8At(&m.ApplicationName, "ApplicationName", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.PinKeyReferenceCount = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.PinKeyReferences = d.BytesAt(m.PinKeyReferences, "PinKeyReferences", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
 }
+
+var fixedUiccApplication0 = [...]mbim.FixedField{{Name: "ApplicationType", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "ApplicationName", Size: 8}, {Name: "PinKeyReferenceCount", Size: 4}, {Name: "PinKeyReferences", Size: 8}}
 
 // AppendMBIM appends UiccApplication in its wire form to dst.
 func (m *UiccApplication) AppendMBIM(dst []byte) ([]byte, error) {
@@ -454,16 +469,28 @@ type AtrResponse struct {
 	Atr mbim.Bytes `json:"Atr" mbim:"bytes-lo"`
 }
 
-// UnmarshalMBIM decodes AtrResponse from an information buffer.
+// UnmarshalMBIM decodes AtrResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *AtrResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access atr response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access atr response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *AtrResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Atr = d.BytesLO("Atr")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedAtrResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Atr = d.BytesAt(m.Atr, "Atr", p0, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedAtrResponse0 = [...]mbim.FixedField{{Name: "Atr", Size: 8}}
 
 // AppendMBIM appends AtrResponse in its wire form to dst.
 func (m *AtrResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -496,18 +523,30 @@ type OpenChannelSet struct {
 	ChannelGroup uint32     `json:"ChannelGroup" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes OpenChannelSet from an information buffer.
+// UnmarshalMBIM decodes OpenChannelSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *OpenChannelSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access open-channel set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access open-channel set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *OpenChannelSet) decodeMBIM(d *mbim.Decoder) {
-	m.AppId = d.BytesLO("AppId")
-	m.SelectP2Arg = d.U32("SelectP2Arg")
-	m.ChannelGroup = d.U32("ChannelGroup")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedOpenChannelSet0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.AppId = d.BytesAt(m.AppId, "AppId", p0, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[0:]))
+	m.SelectP2Arg = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedOpenChannelSet0 = [...]mbim.FixedField{{Name: "AppId", Size: 8}, {Name: "SelectP2Arg", Size: 4}, {Name: "ChannelGroup", Size: 4}}
 
 // AppendMBIM appends OpenChannelSet in its wire form to dst.
 func (m *OpenChannelSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -542,18 +581,30 @@ type OpenChannelResponse struct {
 	Response mbim.Bytes `json:"Response" mbim:"bytes-lo"` // the response to the SELECT command
 }
 
-// UnmarshalMBIM decodes OpenChannelResponse from an information buffer.
+// UnmarshalMBIM decodes OpenChannelResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *OpenChannelResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access open-channel response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access open-channel response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *OpenChannelResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Status = d.U32("Status")
-	m.Channel = d.U32("Channel")
-	m.Response = d.BytesLO("Response")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedOpenChannelResponse0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.Status = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Channel = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Response = d.BytesAt(m.Response, "Response", p0+8, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedOpenChannelResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Channel", Size: 4}, {Name: "Response", Size: 8}}
 
 // AppendMBIM appends OpenChannelResponse in its wire form to dst.
 func (m *OpenChannelResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -587,17 +638,28 @@ type CloseChannelSet struct {
 	ChannelGroup uint32 `json:"ChannelGroup" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes CloseChannelSet from an information buffer.
+// UnmarshalMBIM decodes CloseChannelSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CloseChannelSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access close-channel set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access close-channel set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CloseChannelSet) decodeMBIM(d *mbim.Decoder) {
-	m.Channel = d.U32("Channel")
-	m.ChannelGroup = d.U32("ChannelGroup")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedCloseChannelSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Channel = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedCloseChannelSet0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "ChannelGroup", Size: 4}}
 
 // AppendMBIM appends CloseChannelSet in its wire form to dst.
 func (m *CloseChannelSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -625,16 +687,27 @@ type CloseChannelResponse struct {
 	Status uint32 `json:"Status" mbim:"u32"` // the UICC status words: bytes SW1 SW2 on the wire (BYTE[2] in a 4-byte field), so 90 00 reads as 0x0090 (here: of the last MANAGE CHANNEL)
 }
 
-// UnmarshalMBIM decodes CloseChannelResponse from an information buffer.
+// UnmarshalMBIM decodes CloseChannelResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CloseChannelResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access close-channel response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access close-channel response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CloseChannelResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Status = d.U32("Status")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedCloseChannelResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Status = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedCloseChannelResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
 
 // AppendMBIM appends CloseChannelResponse in its wire form to dst.
 func (m *CloseChannelResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -664,19 +737,31 @@ type ApduSet struct {
 	Command         mbim.Bytes          `json:"Command" mbim:"bytes-lo"`
 }
 
-// UnmarshalMBIM decodes ApduSet from an information buffer.
+// UnmarshalMBIM decodes ApduSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ApduSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access apdu set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access apdu set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ApduSet) decodeMBIM(d *mbim.Decoder) {
-	m.Channel = d.U32("Channel")
-	m.SecureMessaging = UiccSecureMessaging(d.U32("SecureMessaging"))
-	m.ClassByteType = UiccClassByteType(d.U32("ClassByteType"))
-	m.Command = d.BytesLO("Command")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedApduSet0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Channel = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.SecureMessaging = UiccSecureMessaging(binary.LittleEndian.Uint32(b0[4:]))
+	m.ClassByteType = UiccClassByteType(binary.LittleEndian.Uint32(b0[8:]))
+	m.Command = d.BytesAt(m.Command, "Command", p0+12, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedApduSet0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "SecureMessaging", Size: 4}, {Name: "ClassByteType", Size: 4}, {Name: "Command", Size: 8}}
 
 // AppendMBIM appends ApduSet in its wire form to dst.
 func (m *ApduSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -711,17 +796,29 @@ type ApduResponse struct {
 	Response mbim.Bytes `json:"Response" mbim:"bytes-lo"`
 }
 
-// UnmarshalMBIM decodes ApduResponse from an information buffer.
+// UnmarshalMBIM decodes ApduResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ApduResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access apdu response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access apdu response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ApduResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Status = d.U32("Status")
-	m.Response = d.BytesLO("Response")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedApduResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Status = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Response = d.BytesAt(m.Response, "Response", p0+4, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedApduResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Response", Size: 8}}
 
 // AppendMBIM appends ApduResponse in its wire form to dst.
 func (m *ApduResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -753,25 +850,40 @@ type TerminalCapabilitySet struct {
 	TerminalCapability []TerminalCapabilityInfo `json:"TerminalCapability" mbim:"struct-array-ref,len=TerminalCapabilityCount"`
 }
 
-// UnmarshalMBIM decodes TerminalCapabilitySet from an information buffer.
+// UnmarshalMBIM decodes TerminalCapabilitySet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TerminalCapabilitySet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access terminal-capability set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access terminal-capability set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TerminalCapabilitySet) decodeMBIM(d *mbim.Decoder) {
-	nTerminalCapabilityCount := uint32(d.U32("TerminalCapabilityCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedTerminalCapabilitySet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nTerminalCapabilityCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("TerminalCapability", nTerminalCapabilityCount, d.Pos(), 8); n > 0 {
-		m.TerminalCapability = make([]TerminalCapabilityInfo, n)
+		m.TerminalCapability = mbim.Resize(m.TerminalCapability, n)
 		for i := range m.TerminalCapability {
-			if sub, ok := d.Ref("TerminalCapability"); ok {
-				m.TerminalCapability[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("TerminalCapability"); ok {
+				m.TerminalCapability[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.TerminalCapability[i] = TerminalCapabilityInfo{}
 			}
 		}
+	} else {
+		m.TerminalCapability = m.TerminalCapability[:0]
 	}
 }
+
+var fixedTerminalCapabilitySet0 = [...]mbim.FixedField{{Name: "TerminalCapabilityCount", Size: 4}}
 
 // AppendMBIM appends TerminalCapabilitySet in its wire form to dst.
 func (m *TerminalCapabilitySet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -814,16 +926,27 @@ type ResetSet struct {
 	PassThroughAction UiccPassThroughAction `json:"PassThroughAction" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ResetSet from an information buffer.
+// UnmarshalMBIM decodes ResetSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ResetSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access reset set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access reset set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ResetSet) decodeMBIM(d *mbim.Decoder) {
-	m.PassThroughAction = UiccPassThroughAction(d.U32("PassThroughAction"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedResetSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.PassThroughAction = UiccPassThroughAction(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedResetSet0 = [...]mbim.FixedField{{Name: "PassThroughAction", Size: 4}}
 
 // AppendMBIM appends ResetSet in its wire form to dst.
 func (m *ResetSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -850,16 +973,27 @@ type ResetResponse struct {
 	PassThroughStatus UiccPassThroughStatus `json:"PassThroughStatus" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ResetResponse from an information buffer.
+// UnmarshalMBIM decodes ResetResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ResetResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access reset response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access reset response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ResetResponse) decodeMBIM(d *mbim.Decoder) {
-	m.PassThroughStatus = UiccPassThroughStatus(d.U32("PassThroughStatus"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedResetResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.PassThroughStatus = UiccPassThroughStatus(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedResetResponse0 = [...]mbim.FixedField{{Name: "PassThroughStatus", Size: 4}}
 
 // AppendMBIM appends ResetResponse in its wire form to dst.
 func (m *ResetResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -889,28 +1023,43 @@ type ApplicationListResponse struct {
 	Applications             []UiccApplication `json:"Applications" mbim:"struct-array-ref,len=ApplicationCount"`
 }
 
-// UnmarshalMBIM decodes ApplicationListResponse from an information buffer.
+// UnmarshalMBIM decodes ApplicationListResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ApplicationListResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access application-list response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access application-list response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ApplicationListResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	nApplicationCount := uint32(d.U32("ApplicationCount"))
-	m.ActiveApplicationIndex = d.U32("ActiveApplicationIndex")
-	m.ApplicationListSizeBytes = d.U32("ApplicationListSizeBytes")
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedApplicationListResponse0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nApplicationCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.ActiveApplicationIndex = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.ApplicationListSizeBytes = uint32(binary.LittleEndian.Uint32(b0[12:]))
 	if n := d.CheckCount("Applications", nApplicationCount, d.Pos(), 8); n > 0 {
-		m.Applications = make([]UiccApplication, n)
+		m.Applications = mbim.Resize(m.Applications, n)
 		for i := range m.Applications {
-			if sub, ok := d.Ref("Applications"); ok {
-				m.Applications[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Applications"); ok {
+				m.Applications[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Applications[i] = UiccApplication{}
 			}
 		}
+	} else {
+		m.Applications = m.Applications[:0]
 	}
 }
+
+var fixedApplicationListResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationCount", Size: 4}, {Name: "ActiveApplicationIndex", Size: 4}, {Name: "ApplicationListSizeBytes", Size: 4}}
 
 // AppendMBIM appends ApplicationListResponse in its wire form to dst.
 func (m *ApplicationListResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -955,18 +1104,30 @@ type FileStatusQuery struct {
 	FilePath      mbim.Bytes `json:"FilePath" mbim:"bytes"` // the file's path from the MF or the application's ADF, 2 bytes per file ID
 }
 
-// UnmarshalMBIM decodes FileStatusQuery from an information buffer.
+// UnmarshalMBIM decodes FileStatusQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FileStatusQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access file-status query")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access file-status query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FileStatusQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.ApplicationId = d.Bytes("ApplicationId")
-	m.FilePath = d.Bytes("FilePath")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedFileStatusQuery0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ApplicationId = d.BytesAt(m.ApplicationId, "ApplicationId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedFileStatusQuery0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}}
 
 // AppendMBIM appends FileStatusQuery in its wire form to dst.
 func (m *FileStatusQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1014,27 +1175,38 @@ type FileStatusResponse struct {
 	AccessConditionDeactivate basicconnect.PinType  `json:"AccessConditionDeactivate" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes FileStatusResponse from an information buffer.
+// UnmarshalMBIM decodes FileStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FileStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access file-status response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access file-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FileStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.StatusWord1 = d.U32("StatusWord1")
-	m.StatusWord2 = d.U32("StatusWord2")
-	m.FileAccessibility = UiccFileAccessibility(d.U32("FileAccessibility"))
-	m.FileType = UiccFileType(d.U32("FileType"))
-	m.FileStructure = UiccFileStructure(d.U32("FileStructure"))
-	m.FileItemCount = d.U32("FileItemCount")
-	m.FileItemSize = d.U32("FileItemSize")
-	m.AccessConditionRead = basicconnect.PinType(d.U32("AccessConditionRead"))
-	m.AccessConditionUpdate = basicconnect.PinType(d.U32("AccessConditionUpdate"))
-	m.AccessConditionActivate = basicconnect.PinType(d.U32("AccessConditionActivate"))
-	m.AccessConditionDeactivate = basicconnect.PinType(d.U32("AccessConditionDeactivate"))
+	b0 := d.Rest()
+	if len(b0) < 48 {
+		d.FailFixed(fixedFileStatusResponse0[:])
+		return
+	}
+	d.Advance(48)
+	_ = b0[47]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.StatusWord1 = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.StatusWord2 = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.FileAccessibility = UiccFileAccessibility(binary.LittleEndian.Uint32(b0[12:]))
+	m.FileType = UiccFileType(binary.LittleEndian.Uint32(b0[16:]))
+	m.FileStructure = UiccFileStructure(binary.LittleEndian.Uint32(b0[20:]))
+	m.FileItemCount = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	m.FileItemSize = uint32(binary.LittleEndian.Uint32(b0[28:]))
+	m.AccessConditionRead = basicconnect.PinType(binary.LittleEndian.Uint32(b0[32:]))
+	m.AccessConditionUpdate = basicconnect.PinType(binary.LittleEndian.Uint32(b0[36:]))
+	m.AccessConditionActivate = basicconnect.PinType(binary.LittleEndian.Uint32(b0[40:]))
+	m.AccessConditionDeactivate = basicconnect.PinType(binary.LittleEndian.Uint32(b0[44:]))
 }
+
+var fixedFileStatusResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "FileAccessibility", Size: 4}, {Name: "FileType", Size: 4}, {Name: "FileStructure", Size: 4}, {Name: "FileItemCount", Size: 4}, {Name: "FileItemSize", Size: 4}, {Name: "AccessConditionRead", Size: 4}, {Name: "AccessConditionUpdate", Size: 4}, {Name: "AccessConditionActivate", Size: 4}, {Name: "AccessConditionDeactivate", Size: 4}}
 
 // AppendMBIM appends FileStatusResponse in its wire form to dst.
 func (m *FileStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1078,22 +1250,34 @@ type ReadBinarySet struct {
 	Data          mbim.Bytes `json:"Data" mbim:"bytes"` // the data to write (set); empty in a query
 }
 
-// UnmarshalMBIM decodes ReadBinarySet from an information buffer.
+// UnmarshalMBIM decodes ReadBinarySet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadBinarySet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access read-binary set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access read-binary set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadBinarySet) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.ApplicationId = d.Bytes("ApplicationId")
-	m.FilePath = d.Bytes("FilePath")
-	m.ReadOffset = d.U32("ReadOffset")
-	m.ReadSize = d.U32("ReadSize")
-	m.LocalPin = d.String("LocalPin")
-	m.Data = d.Bytes("Data")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 44 {
+		d.FailFixed(fixedReadBinarySet0[:])
+		return
+	}
+	d.Advance(44)
+	_ = b0[43]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ApplicationId = d.BytesAt(m.ApplicationId, "ApplicationId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.ReadOffset = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.ReadSize = uint32(binary.LittleEndian.Uint32(b0[24:]))
+	d.StringAt(&m.LocalPin, "LocalPin", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	m.Data = d.BytesAt(m.Data, "Data", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
 }
+
+var fixedReadBinarySet0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "ReadOffset", Size: 4}, {Name: "ReadSize", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadBinarySet in its wire form to dst.
 func (m *ReadBinarySet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1148,19 +1332,31 @@ type ReadBinaryResponse struct {
 	Data        mbim.Bytes `json:"Data" mbim:"bytes"` // the data read (query)
 }
 
-// UnmarshalMBIM decodes ReadBinaryResponse from an information buffer.
+// UnmarshalMBIM decodes ReadBinaryResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadBinaryResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access read-binary response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access read-binary response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadBinaryResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.StatusWord1 = d.U32("StatusWord1")
-	m.StatusWord2 = d.U32("StatusWord2")
-	m.Data = d.Bytes("Data")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedReadBinaryResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.StatusWord1 = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.StatusWord2 = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Data = d.BytesAt(m.Data, "Data", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedReadBinaryResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadBinaryResponse in its wire form to dst.
 func (m *ReadBinaryResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1199,21 +1395,33 @@ type ReadRecordSet struct {
 	Data          mbim.Bytes `json:"Data" mbim:"bytes"` // the data to write (set); empty in a query
 }
 
-// UnmarshalMBIM decodes ReadRecordSet from an information buffer.
+// UnmarshalMBIM decodes ReadRecordSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadRecordSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access read-record set")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access read-record set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadRecordSet) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.ApplicationId = d.Bytes("ApplicationId")
-	m.FilePath = d.Bytes("FilePath")
-	m.RecordNumber = d.U32("RecordNumber")
-	m.LocalPin = d.String("LocalPin")
-	m.Data = d.Bytes("Data")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 40 {
+		d.FailFixed(fixedReadRecordSet0[:])
+		return
+	}
+	d.Advance(40)
+	_ = b0[39]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ApplicationId = d.BytesAt(m.ApplicationId, "ApplicationId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
+	m.RecordNumber = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	d.StringAt(&m.LocalPin, "LocalPin", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
+	m.Data = d.BytesAt(m.Data, "Data", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
 }
+
+var fixedReadRecordSet0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "RecordNumber", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadRecordSet in its wire form to dst.
 func (m *ReadRecordSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1267,19 +1475,31 @@ type ReadRecordResponse struct {
 	Data        mbim.Bytes `json:"Data" mbim:"bytes"` // the data read (query)
 }
 
-// UnmarshalMBIM decodes ReadRecordResponse from an information buffer.
+// UnmarshalMBIM decodes ReadRecordResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadRecordResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-uicc-low-level-access read-record response")
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access read-record response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadRecordResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Version = d.U32("Version")
-	m.StatusWord1 = d.U32("StatusWord1")
-	m.StatusWord2 = d.U32("StatusWord2")
-	m.Data = d.Bytes("Data")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedReadRecordResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Version = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.StatusWord1 = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.StatusWord2 = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Data = d.BytesAt(m.Data, "Data", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedReadRecordResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadRecordResponse in its wire form to dst.
 func (m *ReadRecordResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package msvoiceextensions
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/catalog/basicconnect"
 	"github.com/gombim/gombim/mbim"
 )
@@ -33,24 +34,35 @@ type NitzResponse struct {
 	DataClass                       basicconnect.DataClass `json:"DataClass" mbim:"u32"`                       // the data classes the NITZ applies to
 }
 
-// UnmarshalMBIM decodes NitzResponse from an information buffer.
+// UnmarshalMBIM decodes NitzResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *NitzResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ms-voice-extensions nitz response")
+	var d mbim.Decoder
+	d.Init(b, "ms-voice-extensions nitz response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *NitzResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Year = d.U32("Year")
-	m.Month = d.U32("Month")
-	m.Day = d.U32("Day")
-	m.Hour = d.U32("Hour")
-	m.Minute = d.U32("Minute")
-	m.Second = d.U32("Second")
-	m.TimeZoneOffsetMinutes = d.I32("TimeZoneOffsetMinutes")
-	m.DaylightSavingTimeOffsetMinutes = d.I32("DaylightSavingTimeOffsetMinutes")
-	m.DataClass = basicconnect.DataClass(d.U32("DataClass"))
+	b0 := d.Rest()
+	if len(b0) < 36 {
+		d.FailFixed(fixedNitzResponse0[:])
+		return
+	}
+	d.Advance(36)
+	_ = b0[35]
+	m.Year = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.Month = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Day = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Hour = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.Minute = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.Second = uint32(binary.LittleEndian.Uint32(b0[20:]))
+	m.TimeZoneOffsetMinutes = int32(binary.LittleEndian.Uint32(b0[24:]))
+	m.DaylightSavingTimeOffsetMinutes = int32(binary.LittleEndian.Uint32(b0[28:]))
+	m.DataClass = basicconnect.DataClass(binary.LittleEndian.Uint32(b0[32:]))
 }
+
+var fixedNitzResponse0 = [...]mbim.FixedField{{Name: "Year", Size: 4}, {Name: "Month", Size: 4}, {Name: "Day", Size: 4}, {Name: "Hour", Size: 4}, {Name: "Minute", Size: 4}, {Name: "Second", Size: 4}, {Name: "TimeZoneOffsetMinutes", Size: 4}, {Name: "DaylightSavingTimeOffsetMinutes", Size: 4}, {Name: "DataClass", Size: 4}}
 
 // AppendMBIM appends NitzResponse in its wire form to dst.
 func (m *NitzResponse) AppendMBIM(dst []byte) ([]byte, error) {

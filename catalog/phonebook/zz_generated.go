@@ -7,6 +7,7 @@ package phonebook
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -140,18 +141,30 @@ type PhonebookEntry struct {
 	Name       string `json:"Name" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes PhonebookEntry from an information buffer.
+// UnmarshalMBIM decodes PhonebookEntry from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PhonebookEntry) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "PhonebookEntry")
+	var d mbim.Decoder
+	d.Init(b, "PhonebookEntry")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PhonebookEntry) decodeMBIM(d *mbim.Decoder) {
-	m.EntryIndex = d.U32("EntryIndex")
-	m.Number = d.String("Number")
-	m.Name = d.String("Name")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedPhonebookEntry0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.EntryIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	d.StringAt(&m.Number, "Number", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
+	d.StringAt(&m.Name, "Name", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedPhonebookEntry0 = [...]mbim.FixedField{{Name: "EntryIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
 
 // AppendMBIM appends PhonebookEntry in its wire form to dst.
 func (m *PhonebookEntry) AppendMBIM(dst []byte) ([]byte, error) {
@@ -192,20 +205,31 @@ type ConfigurationResponse struct {
 	MaxName         uint32         `json:"MaxName" mbim:"u32"` // maximum name length
 }
 
-// UnmarshalMBIM decodes ConfigurationResponse from an information buffer.
+// UnmarshalMBIM decodes ConfigurationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigurationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "phonebook configuration response")
+	var d mbim.Decoder
+	d.Init(b, "phonebook configuration response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
-	m.State = PhonebookState(d.U32("State"))
-	m.NumberOfEntries = d.U32("NumberOfEntries")
-	m.UsedEntries = d.U32("UsedEntries")
-	m.MaxNumberLength = d.U32("MaxNumberLength")
-	m.MaxName = d.U32("MaxName")
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedConfigurationResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.State = PhonebookState(binary.LittleEndian.Uint32(b0[0:]))
+	m.NumberOfEntries = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.UsedEntries = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.MaxNumberLength = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.MaxName = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedConfigurationResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}, {Name: "NumberOfEntries", Size: 4}, {Name: "UsedEntries", Size: 4}, {Name: "MaxNumberLength", Size: 4}, {Name: "MaxName", Size: 4}}
 
 // AppendMBIM appends ConfigurationResponse in its wire form to dst.
 func (m *ConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -240,17 +264,28 @@ type ReadQuery struct {
 	FilterMessageIndex uint32        `json:"FilterMessageIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ReadQuery from an information buffer.
+// UnmarshalMBIM decodes ReadQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "phonebook read query")
+	var d mbim.Decoder
+	d.Init(b, "phonebook read query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
-	m.FilterFlag = PhonebookFlag(d.U32("FilterFlag"))
-	m.FilterMessageIndex = d.U32("FilterMessageIndex")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedReadQuery0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.FilterFlag = PhonebookFlag(binary.LittleEndian.Uint32(b0[0:]))
+	m.FilterMessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedReadQuery0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
 
 // AppendMBIM appends ReadQuery in its wire form to dst.
 func (m *ReadQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -278,25 +313,40 @@ type ReadResponse struct {
 	Entries []PhonebookEntry `json:"Entries" mbim:"struct-array-ref,len=EntryCount"`
 }
 
-// UnmarshalMBIM decodes ReadResponse from an information buffer.
+// UnmarshalMBIM decodes ReadResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "phonebook read response")
+	var d mbim.Decoder
+	d.Init(b, "phonebook read response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
-	nEntryCount := uint32(d.U32("EntryCount"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedReadResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	nEntryCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
 	if n := d.CheckCount("Entries", nEntryCount, d.Pos(), 8); n > 0 {
-		m.Entries = make([]PhonebookEntry, n)
+		m.Entries = mbim.Resize(m.Entries, n)
 		for i := range m.Entries {
-			if sub, ok := d.Ref("Entries"); ok {
-				m.Entries[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("Entries"); ok {
+				m.Entries[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.Entries[i] = PhonebookEntry{}
 			}
 		}
+	} else {
+		m.Entries = m.Entries[:0]
 	}
 }
+
+var fixedReadResponse0 = [...]mbim.FixedField{{Name: "EntryCount", Size: 4}}
 
 // AppendMBIM appends ReadResponse in its wire form to dst.
 func (m *ReadResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -337,17 +387,28 @@ type DeleteSet struct {
 	FilterMessageIndex uint32        `json:"FilterMessageIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes DeleteSet from an information buffer.
+// UnmarshalMBIM decodes DeleteSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeleteSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "phonebook delete set")
+	var d mbim.Decoder
+	d.Init(b, "phonebook delete set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
-	m.FilterFlag = PhonebookFlag(d.U32("FilterFlag"))
-	m.FilterMessageIndex = d.U32("FilterMessageIndex")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedDeleteSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.FilterFlag = PhonebookFlag(binary.LittleEndian.Uint32(b0[0:]))
+	m.FilterMessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedDeleteSet0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
 
 // AppendMBIM appends DeleteSet in its wire form to dst.
 func (m *DeleteSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -378,19 +439,31 @@ type WriteSet struct {
 	Name      string             `json:"Name" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes WriteSet from an information buffer.
+// UnmarshalMBIM decodes WriteSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *WriteSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "phonebook write set")
+	var d mbim.Decoder
+	d.Init(b, "phonebook write set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *WriteSet) decodeMBIM(d *mbim.Decoder) {
-	m.SaveFlag = PhonebookWriteFlag(d.U32("SaveFlag"))
-	m.SaveIndex = d.U32("SaveIndex")
-	m.Number = d.String("Number")
-	m.Name = d.String("Name")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedWriteSet0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.SaveFlag = PhonebookWriteFlag(binary.LittleEndian.Uint32(b0[0:]))
+	m.SaveIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.Number, "Number", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.Name, "Name", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedWriteSet0 = [...]mbim.FixedField{{Name: "SaveFlag", Size: 4}, {Name: "SaveIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
 
 // AppendMBIM appends WriteSet in its wire form to dst.
 func (m *WriteSet) AppendMBIM(dst []byte) ([]byte, error) {

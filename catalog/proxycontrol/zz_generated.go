@@ -7,6 +7,7 @@ package proxycontrol
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -26,17 +27,29 @@ type ConfigurationSet struct {
 	Timeout    uint32 `json:"Timeout" mbim:"u32"` // seconds
 }
 
-// UnmarshalMBIM decodes ConfigurationSet from an information buffer.
+// UnmarshalMBIM decodes ConfigurationSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigurationSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "proxy-control configuration set")
+	var d mbim.Decoder
+	d.Init(b, "proxy-control configuration set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
-	m.DevicePath = d.String("DevicePath")
-	m.Timeout = d.U32("Timeout")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedConfigurationSet0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	d.StringAt(&m.DevicePath, "DevicePath", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.Timeout = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedConfigurationSet0 = [...]mbim.FixedField{{Name: "DevicePath", Size: 8}, {Name: "Timeout", Size: 4}}
 
 // AppendMBIM appends ConfigurationSet in its wire form to dst.
 func (m *ConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -69,17 +82,28 @@ type VersionNotify struct {
 	MbimExtendedVersion uint16 `json:"MbimExtendedVersion" mbim:"u16"` // BCD, e.g. 0x0200
 }
 
-// UnmarshalMBIM decodes VersionNotify from an information buffer.
+// UnmarshalMBIM decodes VersionNotify from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *VersionNotify) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "proxy-control version notification")
+	var d mbim.Decoder
+	d.Init(b, "proxy-control version notification")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *VersionNotify) decodeMBIM(d *mbim.Decoder) {
-	m.MbimVersion = d.U16("MbimVersion")
-	m.MbimExtendedVersion = d.U16("MbimExtendedVersion")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedVersionNotify0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.MbimVersion = uint16(binary.LittleEndian.Uint16(b0[0:]))
+	m.MbimExtendedVersion = uint16(binary.LittleEndian.Uint16(b0[2:]))
 }
+
+var fixedVersionNotify0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
 
 // AppendMBIM appends VersionNotify in its wire form to dst.
 func (m *VersionNotify) AppendMBIM(dst []byte) ([]byte, error) {

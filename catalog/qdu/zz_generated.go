@@ -7,6 +7,7 @@ package qdu
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -370,17 +371,28 @@ type UpdateSessionSet struct {
 	SessionType   QduSessionType   `json:"SessionType" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes UpdateSessionSet from an information buffer.
+// UnmarshalMBIM decodes UpdateSessionSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UpdateSessionSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu update-session set")
+	var d mbim.Decoder
+	d.Init(b, "qdu update-session set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UpdateSessionSet) decodeMBIM(d *mbim.Decoder) {
-	m.SessionAction = QduSessionAction(d.U32("SessionAction"))
-	m.SessionType = QduSessionType(d.U32("SessionType"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedUpdateSessionSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SessionAction = QduSessionAction(binary.LittleEndian.Uint32(b0[0:]))
+	m.SessionType = QduSessionType(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedUpdateSessionSet0 = [...]mbim.FixedField{{Name: "SessionAction", Size: 4}, {Name: "SessionType", Size: 4}}
 
 // AppendMBIM appends UpdateSessionSet in its wire form to dst.
 func (m *UpdateSessionSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -413,21 +425,32 @@ type UpdateSessionResponse struct {
 	LastSessionErrorSize   uint32           `json:"LastSessionErrorSize" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes UpdateSessionResponse from an information buffer.
+// UnmarshalMBIM decodes UpdateSessionResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UpdateSessionResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu update-session response")
+	var d mbim.Decoder
+	d.Init(b, "qdu update-session response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UpdateSessionResponse) decodeMBIM(d *mbim.Decoder) {
-	m.CurrentSessionType = QduSessionType(d.U32("CurrentSessionType"))
-	m.CurrentSessionStatus = QduSessionStatus(d.U32("CurrentSessionStatus"))
-	m.LastSessionType = QduSessionType(d.U32("LastSessionType"))
-	m.LastSessionResult = QduSessionResult(d.U32("LastSessionResult"))
-	m.LastSessionErrorOffset = d.U32("LastSessionErrorOffset")
-	m.LastSessionErrorSize = d.U32("LastSessionErrorSize")
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedUpdateSessionResponse0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.CurrentSessionType = QduSessionType(binary.LittleEndian.Uint32(b0[0:]))
+	m.CurrentSessionStatus = QduSessionStatus(binary.LittleEndian.Uint32(b0[4:]))
+	m.LastSessionType = QduSessionType(binary.LittleEndian.Uint32(b0[8:]))
+	m.LastSessionResult = QduSessionResult(binary.LittleEndian.Uint32(b0[12:]))
+	m.LastSessionErrorOffset = uint32(binary.LittleEndian.Uint32(b0[16:]))
+	m.LastSessionErrorSize = uint32(binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedUpdateSessionResponse0 = [...]mbim.FixedField{{Name: "CurrentSessionType", Size: 4}, {Name: "CurrentSessionStatus", Size: 4}, {Name: "LastSessionType", Size: 4}, {Name: "LastSessionResult", Size: 4}, {Name: "LastSessionErrorOffset", Size: 4}, {Name: "LastSessionErrorSize", Size: 4}}
 
 // AppendMBIM appends UpdateSessionResponse in its wire form to dst.
 func (m *UpdateSessionResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -460,17 +483,28 @@ type FileOpenSet struct {
 	FileSize uint32      `json:"FileSize" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes FileOpenSet from an information buffer.
+// UnmarshalMBIM decodes FileOpenSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FileOpenSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu file-open set")
+	var d mbim.Decoder
+	d.Init(b, "qdu file-open set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FileOpenSet) decodeMBIM(d *mbim.Decoder) {
-	m.FileType = QduFileType(d.U32("FileType"))
-	m.FileSize = d.U32("FileSize")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedFileOpenSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.FileType = QduFileType(binary.LittleEndian.Uint32(b0[0:]))
+	m.FileSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedFileOpenSet0 = [...]mbim.FixedField{{Name: "FileType", Size: 4}, {Name: "FileSize", Size: 4}}
 
 // AppendMBIM appends FileOpenSet in its wire form to dst.
 func (m *FileOpenSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -499,17 +533,28 @@ type FileOpenResponse struct {
 	MaxWindowSize   uint32 `json:"MaxWindowSize" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes FileOpenResponse from an information buffer.
+// UnmarshalMBIM decodes FileOpenResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FileOpenResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu file-open response")
+	var d mbim.Decoder
+	d.Init(b, "qdu file-open response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FileOpenResponse) decodeMBIM(d *mbim.Decoder) {
-	m.MaxTransferSize = d.U32("MaxTransferSize")
-	m.MaxWindowSize = d.U32("MaxWindowSize")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedFileOpenResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.MaxTransferSize = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MaxWindowSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedFileOpenResponse0 = [...]mbim.FixedField{{Name: "MaxTransferSize", Size: 4}, {Name: "MaxWindowSize", Size: 4}}
 
 // AppendMBIM appends FileOpenResponse in its wire form to dst.
 func (m *FileOpenResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -537,15 +582,17 @@ type FileWriteSet struct {
 	DataBuffer mbim.Bytes `json:"DataBuffer" mbim:"bytes-rest"`
 }
 
-// UnmarshalMBIM decodes FileWriteSet from an information buffer.
+// UnmarshalMBIM decodes FileWriteSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *FileWriteSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu file-write set")
+	var d mbim.Decoder
+	d.Init(b, "qdu file-write set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *FileWriteSet) decodeMBIM(d *mbim.Decoder) {
-	m.DataBuffer = d.RestBytes("DataBuffer")
+	m.DataBuffer = d.RestBytesTo(m.DataBuffer, "DataBuffer")
 }
 
 // AppendMBIM appends FileWriteSet in its wire form to dst.
@@ -574,16 +621,27 @@ type QuectelRebootSet struct {
 	RebootType QduQuectelRebootType `json:"RebootType" mbim:"u16"` // a 16-bit field (libmbim sends 2 bytes).
 }
 
-// UnmarshalMBIM decodes QuectelRebootSet from an information buffer.
+// UnmarshalMBIM decodes QuectelRebootSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *QuectelRebootSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu quectel-reboot set")
+	var d mbim.Decoder
+	d.Init(b, "qdu quectel-reboot set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *QuectelRebootSet) decodeMBIM(d *mbim.Decoder) {
-	m.RebootType = QduQuectelRebootType(d.U16("RebootType"))
+	b0 := d.Rest()
+	if len(b0) < 2 {
+		d.FailFixed(fixedQuectelRebootSet0[:])
+		return
+	}
+	d.Advance(2)
+	_ = b0[1]
+	m.RebootType = QduQuectelRebootType(binary.LittleEndian.Uint16(b0[0:]))
 }
+
+var fixedQuectelRebootSet0 = [...]mbim.FixedField{{Name: "RebootType", Size: 2}}
 
 // AppendMBIM appends QuectelRebootSet in its wire form to dst.
 func (m *QuectelRebootSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -613,16 +671,27 @@ type QuectelReadVersionSet struct {
 	VersionType QduQuectelVersionType `json:"VersionType" mbim:"u16"` // a 16-bit field (libmbim sends 2 bytes).
 }
 
-// UnmarshalMBIM decodes QuectelReadVersionSet from an information buffer.
+// UnmarshalMBIM decodes QuectelReadVersionSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *QuectelReadVersionSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu quectel-read-version set")
+	var d mbim.Decoder
+	d.Init(b, "qdu quectel-read-version set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *QuectelReadVersionSet) decodeMBIM(d *mbim.Decoder) {
-	m.VersionType = QduQuectelVersionType(d.U16("VersionType"))
+	b0 := d.Rest()
+	if len(b0) < 2 {
+		d.FailFixed(fixedQuectelReadVersionSet0[:])
+		return
+	}
+	d.Advance(2)
+	_ = b0[1]
+	m.VersionType = QduQuectelVersionType(binary.LittleEndian.Uint16(b0[0:]))
 }
+
+var fixedQuectelReadVersionSet0 = [...]mbim.FixedField{{Name: "VersionType", Size: 2}}
 
 // AppendMBIM appends QuectelReadVersionSet in its wire form to dst.
 func (m *QuectelReadVersionSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -653,17 +722,29 @@ type QuectelReadVersionResponse struct {
 	Version   string `json:"Version" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes QuectelReadVersionResponse from an information buffer.
+// UnmarshalMBIM decodes QuectelReadVersionResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *QuectelReadVersionResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu quectel-read-version response")
+	var d mbim.Decoder
+	d.Init(b, "qdu quectel-read-version response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *QuectelReadVersionResponse) decodeMBIM(d *mbim.Decoder) {
-	m.VersionId = d.U32("VersionId")
-	m.Version = d.String("Version")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedQuectelReadVersionResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.VersionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	d.StringAt(&m.Version, "Version", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedQuectelReadVersionResponse0 = [...]mbim.FixedField{{Name: "VersionId", Size: 4}, {Name: "Version", Size: 8}}
 
 // AppendMBIM appends QuectelReadVersionResponse in its wire form to dst.
 func (m *QuectelReadVersionResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -696,17 +777,28 @@ type CommandSet struct {
 	CommandString mbim.Bytes         `json:"CommandString" mbim:"bytes-rest"` // the command text, ASCII, without terminator (e.g. ATI).
 }
 
-// UnmarshalMBIM decodes CommandSet from an information buffer.
+// UnmarshalMBIM decodes CommandSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CommandSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu command set")
+	var d mbim.Decoder
+	d.Init(b, "qdu command set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CommandSet) decodeMBIM(d *mbim.Decoder) {
-	m.CommandType = QuectelCommandType(d.U32("CommandType"))
-	m.CommandString = d.RestBytes("CommandString")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedCommandSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.CommandType = QuectelCommandType(binary.LittleEndian.Uint32(b0[0:]))
+	m.CommandString = d.RestBytesTo(m.CommandString, "CommandString")
 }
+
+var fixedCommandSet0 = [...]mbim.FixedField{{Name: "CommandType", Size: 4}}
 
 // AppendMBIM appends CommandSet in its wire form to dst.
 func (m *CommandSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -736,17 +828,28 @@ type CommandResponse struct {
 	Response mbim.Bytes                   `json:"Response" mbim:"bytes-rest"` // the response text; its first line echoes the command.
 }
 
-// UnmarshalMBIM decodes CommandResponse from an information buffer.
+// UnmarshalMBIM decodes CommandResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *CommandResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qdu command response")
+	var d mbim.Decoder
+	d.Init(b, "qdu command response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *CommandResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Status = QuectelCommandResponseStatus(d.U32("Status"))
-	m.Response = d.RestBytes("Response")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedCommandResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Status = QuectelCommandResponseStatus(binary.LittleEndian.Uint32(b0[0:]))
+	m.Response = d.RestBytesTo(m.Response, "Response")
 }
+
+var fixedCommandResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
 
 // AppendMBIM appends CommandResponse in its wire form to dst.
 func (m *CommandResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -24,15 +24,17 @@ type MsgSet struct {
 	QmiMsg mbim.Bytes `json:"QmiMsg" mbim:"bytes-rest"` // the QMUX message (starting with the 0x01 interface type byte).
 }
 
-// UnmarshalMBIM decodes MsgSet from an information buffer.
+// UnmarshalMBIM decodes MsgSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *MsgSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qmi msg set")
+	var d mbim.Decoder
+	d.Init(b, "qmi msg set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *MsgSet) decodeMBIM(d *mbim.Decoder) {
-	m.QmiMsg = d.RestBytes("QmiMsg")
+	m.QmiMsg = d.RestBytesTo(m.QmiMsg, "QmiMsg")
 }
 
 // AppendMBIM appends MsgSet in its wire form to dst.
@@ -61,15 +63,17 @@ type MsgResponse struct {
 	QMUX mbim.Bytes `json:"QMUX" mbim:"bytes-rest"` // the QMUX message (starting with the 0x01 interface type byte).
 }
 
-// UnmarshalMBIM decodes MsgResponse from an information buffer.
+// UnmarshalMBIM decodes MsgResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *MsgResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "qmi msg response")
+	var d mbim.Decoder
+	d.Init(b, "qmi msg response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *MsgResponse) decodeMBIM(d *mbim.Decoder) {
-	m.QMUX = d.RestBytes("QMUX")
+	m.QMUX = d.RestBytesTo(m.QMUX, "QMUX")
 }
 
 // AppendMBIM appends MsgResponse in its wire form to dst.

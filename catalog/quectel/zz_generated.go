@@ -7,6 +7,7 @@ package quectel
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -64,16 +65,27 @@ type RadioStateSet struct {
 	RadioState QuectelRadioSwitchState `json:"RadioState" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RadioStateSet from an information buffer.
+// UnmarshalMBIM decodes RadioStateSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RadioStateSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "quectel radio-state set")
+	var d mbim.Decoder
+	d.Init(b, "quectel radio-state set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
-	m.RadioState = QuectelRadioSwitchState(d.U32("RadioState"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRadioStateSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.RadioState = QuectelRadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRadioStateSet0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateSet in its wire form to dst.
 func (m *RadioStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -100,16 +112,27 @@ type RadioStateResponse struct {
 	RadioState QuectelRadioSwitchState `json:"RadioState" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes RadioStateResponse from an information buffer.
+// UnmarshalMBIM decodes RadioStateResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *RadioStateResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "quectel radio-state response")
+	var d mbim.Decoder
+	d.Init(b, "quectel radio-state response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
-	m.RadioState = QuectelRadioSwitchState(d.U32("RadioState"))
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedRadioStateResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.RadioState = QuectelRadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedRadioStateResponse0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateResponse in its wire form to dst.
 func (m *RadioStateResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package sms
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -329,18 +330,30 @@ type SmsPduReadRecord struct {
 	PduData       mbim.Bytes `json:"PduData" mbim:"bytes"` // 3GPP TS 27.005 PDU, including the SMSC address
 }
 
-// UnmarshalMBIM decodes SmsPduReadRecord from an information buffer.
+// UnmarshalMBIM decodes SmsPduReadRecord from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SmsPduReadRecord) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "SmsPduReadRecord")
+	var d mbim.Decoder
+	d.Init(b, "SmsPduReadRecord")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SmsPduReadRecord) decodeMBIM(d *mbim.Decoder) {
-	m.MessageIndex = d.U32("MessageIndex")
-	m.MessageStatus = SmsStatus(d.U32("MessageStatus"))
-	m.PduData = d.Bytes("PduData")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedSmsPduReadRecord0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MessageStatus = SmsStatus(binary.LittleEndian.Uint32(b0[4:]))
+	m.PduData = d.BytesAt(m.PduData, "PduData", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedSmsPduReadRecord0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "PduData", Size: 8}}
 
 // AppendMBIM appends SmsPduReadRecord in its wire form to dst.
 func (m *SmsPduReadRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -379,23 +392,35 @@ type SmsCdmaReadRecord struct {
 	EncodedMessageSizeInCharacters uint32          `json:"EncodedMessageSizeInCharacters" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SmsCdmaReadRecord from an information buffer.
+// UnmarshalMBIM decodes SmsCdmaReadRecord from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SmsCdmaReadRecord) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "SmsCdmaReadRecord")
+	var d mbim.Decoder
+	d.Init(b, "SmsCdmaReadRecord")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SmsCdmaReadRecord) decodeMBIM(d *mbim.Decoder) {
-	m.MessageIndex = d.U32("MessageIndex")
-	m.MessageStatus = SmsStatus(d.U32("MessageStatus"))
-	m.Address = d.String("Address")
-	m.Timestamp = d.String("Timestamp")
-	m.Encoding = SmsCdmaEncoding(d.U32("Encoding"))
-	m.Language = SmsCdmaLang(d.U32("Language"))
-	m.EncodedMessage = d.Bytes("EncodedMessage")
-	m.EncodedMessageSizeInCharacters = d.U32("EncodedMessageSizeInCharacters")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 44 {
+		d.FailFixed(fixedSmsCdmaReadRecord0[:])
+		return
+	}
+	d.Advance(44)
+	_ = b0[43]
+	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.MessageStatus = SmsStatus(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.Address, "Address", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.Timestamp, "Timestamp", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	m.Encoding = SmsCdmaEncoding(binary.LittleEndian.Uint32(b0[24:]))
+	m.Language = SmsCdmaLang(binary.LittleEndian.Uint32(b0[28:]))
+	m.EncodedMessage = d.BytesAt(m.EncodedMessage, "EncodedMessage", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
+	m.EncodedMessageSizeInCharacters = uint32(binary.LittleEndian.Uint32(b0[40:]))
 }
+
+var fixedSmsCdmaReadRecord0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "Address", Size: 8}, {Name: "Timestamp", Size: 8}, {Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
 
 // AppendMBIM appends SmsCdmaReadRecord in its wire form to dst.
 func (m *SmsCdmaReadRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -440,16 +465,28 @@ type SmsPduSendRecord struct {
 	PduData mbim.Bytes `json:"PduData" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes SmsPduSendRecord from an information buffer.
+// UnmarshalMBIM decodes SmsPduSendRecord from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SmsPduSendRecord) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "SmsPduSendRecord")
+	var d mbim.Decoder
+	d.Init(b, "SmsPduSendRecord")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SmsPduSendRecord) decodeMBIM(d *mbim.Decoder) {
-	m.PduData = d.Bytes("PduData")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedSmsPduSendRecord0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.PduData = d.BytesAt(m.PduData, "PduData", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedSmsPduSendRecord0 = [...]mbim.FixedField{{Name: "PduData", Size: 8}}
 
 // AppendMBIM appends SmsPduSendRecord in its wire form to dst.
 func (m *SmsPduSendRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -483,20 +520,32 @@ type SmsCdmaSendRecord struct {
 	EncodedMessageSizeInCharacters uint32          `json:"EncodedMessageSizeInCharacters" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SmsCdmaSendRecord from an information buffer.
+// UnmarshalMBIM decodes SmsCdmaSendRecord from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SmsCdmaSendRecord) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "SmsCdmaSendRecord")
+	var d mbim.Decoder
+	d.Init(b, "SmsCdmaSendRecord")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SmsCdmaSendRecord) decodeMBIM(d *mbim.Decoder) {
-	m.Encoding = SmsCdmaEncoding(d.U32("Encoding"))
-	m.Language = SmsCdmaLang(d.U32("Language"))
-	m.Address = d.String("Address")
-	m.EncodedMessage = d.Bytes("EncodedMessage")
-	m.EncodedMessageSizeInCharacters = d.U32("EncodedMessageSizeInCharacters")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 28 {
+		d.FailFixed(fixedSmsCdmaSendRecord0[:])
+		return
+	}
+	d.Advance(28)
+	_ = b0[27]
+	m.Encoding = SmsCdmaEncoding(binary.LittleEndian.Uint32(b0[0:]))
+	m.Language = SmsCdmaLang(binary.LittleEndian.Uint32(b0[4:]))
+	d.StringAt(&m.Address, "Address", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
+	m.EncodedMessage = d.BytesAt(m.EncodedMessage, "EncodedMessage", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
+	m.EncodedMessageSizeInCharacters = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
+
+var fixedSmsCdmaSendRecord0 = [...]mbim.FixedField{{Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "Address", Size: 8}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
 
 // AppendMBIM appends SmsCdmaSendRecord in its wire form to dst.
 func (m *SmsCdmaSendRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -536,17 +585,29 @@ type ConfigurationSet struct {
 	ScAddress string    `json:"ScAddress" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes ConfigurationSet from an information buffer.
+// UnmarshalMBIM decodes ConfigurationSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigurationSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms configuration set")
+	var d mbim.Decoder
+	d.Init(b, "sms configuration set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
-	m.Format = SmsFormat(d.U32("Format"))
-	m.ScAddress = d.String("ScAddress")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedConfigurationSet0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
+	d.StringAt(&m.ScAddress, "ScAddress", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedConfigurationSet0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "ScAddress", Size: 8}}
 
 // AppendMBIM appends ConfigurationSet in its wire form to dst.
 func (m *ConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -582,20 +643,32 @@ type ConfigurationResponse struct {
 	ScAddress            string          `json:"ScAddress" mbim:"string"`
 }
 
-// UnmarshalMBIM decodes ConfigurationResponse from an information buffer.
+// UnmarshalMBIM decodes ConfigurationResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ConfigurationResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms configuration response")
+	var d mbim.Decoder
+	d.Init(b, "sms configuration response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
-	m.SmsStorageState = SmsStorageState(d.U32("SmsStorageState"))
-	m.Format = SmsFormat(d.U32("Format"))
-	m.MaxMessages = d.U32("MaxMessages")
-	m.CdmaShortMessageSize = d.U32("CdmaShortMessageSize")
-	m.ScAddress = d.String("ScAddress")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedConfigurationResponse0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.SmsStorageState = SmsStorageState(binary.LittleEndian.Uint32(b0[0:]))
+	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[4:]))
+	m.MaxMessages = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.CdmaShortMessageSize = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	d.StringAt(&m.ScAddress, "ScAddress", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
+
+var fixedConfigurationResponse0 = [...]mbim.FixedField{{Name: "SmsStorageState", Size: 4}, {Name: "Format", Size: 4}, {Name: "MaxMessages", Size: 4}, {Name: "CdmaShortMessageSize", Size: 4}, {Name: "ScAddress", Size: 8}}
 
 // AppendMBIM appends ConfigurationResponse in its wire form to dst.
 func (m *ConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -636,18 +709,29 @@ type ReadQuery struct {
 	MessageIndex uint32    `json:"MessageIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes ReadQuery from an information buffer.
+// UnmarshalMBIM decodes ReadQuery from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadQuery) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms read query")
+	var d mbim.Decoder
+	d.Init(b, "sms read query")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
-	m.Format = SmsFormat(d.U32("Format"))
-	m.Flag = SmsFlag(d.U32("Flag"))
-	m.MessageIndex = d.U32("MessageIndex")
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedReadQuery0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
+	m.Flag = SmsFlag(binary.LittleEndian.Uint32(b0[4:]))
+	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedReadQuery0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends ReadQuery in its wire form to dst.
 func (m *ReadQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -678,26 +762,41 @@ type ReadResponse struct {
 	PduMessages []SmsPduReadRecord `json:"PduMessages" mbim:"struct-array-ref,len=MessagesCount"` // MBIM_SMS_PDU_RECORDs (Format pdu)
 }
 
-// UnmarshalMBIM decodes ReadResponse from an information buffer.
+// UnmarshalMBIM decodes ReadResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *ReadResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms read response")
+	var d mbim.Decoder
+	d.Init(b, "sms read response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Format = SmsFormat(d.U32("Format"))
-	nMessagesCount := uint32(d.U32("MessagesCount"))
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedReadResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
+	nMessagesCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	if n := d.CheckCount("PduMessages", nMessagesCount, d.Pos(), 8); n > 0 {
-		m.PduMessages = make([]SmsPduReadRecord, n)
+		m.PduMessages = mbim.Resize(m.PduMessages, n)
 		for i := range m.PduMessages {
-			if sub, ok := d.Ref("PduMessages"); ok {
-				m.PduMessages[i].decodeMBIM(&sub)
-				d.Adopt(&sub)
+			if f, ok := d.EnterPair("PduMessages"); ok {
+				m.PduMessages[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.PduMessages[i] = SmsPduReadRecord{}
 			}
 		}
+	} else {
+		m.PduMessages = m.PduMessages[:0]
 	}
 }
+
+var fixedReadResponse0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "MessagesCount", Size: 4}}
 
 // AppendMBIM appends ReadResponse in its wire form to dst.
 func (m *ReadResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -742,17 +841,28 @@ type SendSet struct {
 	Message mbim.Bytes `json:"Message" mbim:"bytes-rest"` // the record in place: an encoded SmsPduSendRecord (Format pdu) or SmsCdmaSendRecord (Format cdma), whose offsets are relative to the record's start (use the record's AppendMBIM/UnmarshalMBIM)
 }
 
-// UnmarshalMBIM decodes SendSet from an information buffer.
+// UnmarshalMBIM decodes SendSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SendSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms send set")
+	var d mbim.Decoder
+	d.Init(b, "sms send set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SendSet) decodeMBIM(d *mbim.Decoder) {
-	m.Format = SmsFormat(d.U32("Format"))
-	m.Message = d.RestBytes("Message")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedSendSet0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
+	m.Message = d.RestBytesTo(m.Message, "Message")
 }
+
+var fixedSendSet0 = [...]mbim.FixedField{{Name: "Format", Size: 4}}
 
 // AppendMBIM appends SendSet in its wire form to dst.
 func (m *SendSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -781,16 +891,27 @@ type SendResponse struct {
 	MessageReference uint32 `json:"MessageReference" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes SendResponse from an information buffer.
+// UnmarshalMBIM decodes SendResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *SendResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms send response")
+	var d mbim.Decoder
+	d.Init(b, "sms send response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *SendResponse) decodeMBIM(d *mbim.Decoder) {
-	m.MessageReference = d.U32("MessageReference")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedSendResponse0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.MessageReference = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
+
+var fixedSendResponse0 = [...]mbim.FixedField{{Name: "MessageReference", Size: 4}}
 
 // AppendMBIM appends SendResponse in its wire form to dst.
 func (m *SendResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -818,17 +939,28 @@ type DeleteSet struct {
 	MessageIndex uint32  `json:"MessageIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes DeleteSet from an information buffer.
+// UnmarshalMBIM decodes DeleteSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *DeleteSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms delete set")
+	var d mbim.Decoder
+	d.Init(b, "sms delete set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
-	m.Flag = SmsFlag(d.U32("Flag"))
-	m.MessageIndex = d.U32("MessageIndex")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedDeleteSet0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Flag = SmsFlag(binary.LittleEndian.Uint32(b0[0:]))
+	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedDeleteSet0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends DeleteSet in its wire form to dst.
 func (m *DeleteSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -857,17 +989,28 @@ type MessageStoreStatusResponse struct {
 	MessageIndex uint32        `json:"MessageIndex" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes MessageStoreStatusResponse from an information buffer.
+// UnmarshalMBIM decodes MessageStoreStatusResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *MessageStoreStatusResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "sms message-store-status response")
+	var d mbim.Decoder
+	d.Init(b, "sms message-store-status response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *MessageStoreStatusResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Flag = SmsStatusFlag(d.U32("Flag"))
-	m.MessageIndex = d.U32("MessageIndex")
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedMessageStoreStatusResponse0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.Flag = SmsStatusFlag(binary.LittleEndian.Uint32(b0[0:]))
+	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
+
+var fixedMessageStoreStatusResponse0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends MessageStoreStatusResponse in its wire form to dst.
 func (m *MessageStoreStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -7,6 +7,7 @@ package stk
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -110,16 +111,27 @@ type PacSet struct {
 	PacHostControl mbim.Bytes `json:"PacHostControl" mbim:"bytes-fixed,32"` // bitmap of the proactive command types the host wants to handle
 }
 
-// UnmarshalMBIM decodes PacSet from an information buffer.
+// UnmarshalMBIM decodes PacSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk pac set")
+	var d mbim.Decoder
+	d.Init(b, "stk pac set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacSet) decodeMBIM(d *mbim.Decoder) {
-	m.PacHostControl = d.FixedBytes("PacHostControl", 32)
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedPacSet0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.PacHostControl = append(m.PacHostControl[:0], b0[0:32]...)
 }
+
+var fixedPacSet0 = [...]mbim.FixedField{{Name: "PacHostControl", Size: 32}}
 
 // AppendMBIM appends PacSet in its wire form to dst.
 func (m *PacSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -149,16 +161,27 @@ type PacResponse struct {
 	PacSupport mbim.Bytes `json:"PacSupport" mbim:"bytes-fixed,256"` // one StkPacProfile value per proactive command type
 }
 
-// UnmarshalMBIM decodes PacResponse from an information buffer.
+// UnmarshalMBIM decodes PacResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk pac response")
+	var d mbim.Decoder
+	d.Init(b, "stk pac response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacResponse) decodeMBIM(d *mbim.Decoder) {
-	m.PacSupport = d.FixedBytes("PacSupport", 256)
+	b0 := d.Rest()
+	if len(b0) < 256 {
+		d.FailFixed(fixedPacResponse0[:])
+		return
+	}
+	d.Advance(256)
+	_ = b0[255]
+	m.PacSupport = append(m.PacSupport[:0], b0[0:256]...)
 }
+
+var fixedPacResponse0 = [...]mbim.FixedField{{Name: "PacSupport", Size: 256}}
 
 // AppendMBIM appends PacResponse in its wire form to dst.
 func (m *PacResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -189,17 +212,28 @@ type PacNotify struct {
 	DataBuffer mbim.Bytes `json:"DataBuffer" mbim:"bytes-rest"` // the proactive command (BER-TLV)
 }
 
-// UnmarshalMBIM decodes PacNotify from an information buffer.
+// UnmarshalMBIM decodes PacNotify from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *PacNotify) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk pac notification")
+	var d mbim.Decoder
+	d.Init(b, "stk pac notification")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *PacNotify) decodeMBIM(d *mbim.Decoder) {
-	m.PacType = StkPacType(d.U32("PacType"))
-	m.DataBuffer = d.RestBytes("DataBuffer")
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedPacNotify0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.PacType = StkPacType(binary.LittleEndian.Uint32(b0[0:]))
+	m.DataBuffer = d.RestBytesTo(m.DataBuffer, "DataBuffer")
 }
+
+var fixedPacNotify0 = [...]mbim.FixedField{{Name: "PacType", Size: 4}}
 
 // AppendMBIM appends PacNotify in its wire form to dst.
 func (m *PacNotify) AppendMBIM(dst []byte) ([]byte, error) {
@@ -228,15 +262,17 @@ type TerminalResponseSet struct {
 	Response mbim.Bytes `json:"Response" mbim:"bytes-sized"` // the terminal response (ETSI TS 102 223), preceded on the wire by its length
 }
 
-// UnmarshalMBIM decodes TerminalResponseSet from an information buffer.
+// UnmarshalMBIM decodes TerminalResponseSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TerminalResponseSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk terminal-response set")
+	var d mbim.Decoder
+	d.Init(b, "stk terminal-response set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TerminalResponseSet) decodeMBIM(d *mbim.Decoder) {
-	m.Response = d.SizedBytes("Response")
+	m.Response = d.SizedBytesTo(m.Response, "Response")
 }
 
 // AppendMBIM appends TerminalResponseSet in its wire form to dst.
@@ -267,17 +303,29 @@ type TerminalResponseResponse struct {
 	StatusWords uint32     `json:"StatusWords" mbim:"u32"`
 }
 
-// UnmarshalMBIM decodes TerminalResponseResponse from an information buffer.
+// UnmarshalMBIM decodes TerminalResponseResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *TerminalResponseResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk terminal-response response")
+	var d mbim.Decoder
+	d.Init(b, "stk terminal-response response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *TerminalResponseResponse) decodeMBIM(d *mbim.Decoder) {
-	m.ResultData = d.Bytes("ResultData")
-	m.StatusWords = d.U32("StatusWords")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedTerminalResponseResponse0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.ResultData = d.BytesAt(m.ResultData, "ResultData", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
+	m.StatusWords = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
+
+var fixedTerminalResponseResponse0 = [...]mbim.FixedField{{Name: "ResultData", Size: 8}, {Name: "StatusWords", Size: 4}}
 
 // AppendMBIM appends TerminalResponseResponse in its wire form to dst.
 func (m *TerminalResponseResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -309,15 +357,17 @@ type EnvelopeSet struct {
 	Data mbim.Bytes `json:"Data" mbim:"bytes-rest"` // the envelope (BER-TLV)
 }
 
-// UnmarshalMBIM decodes EnvelopeSet from an information buffer.
+// UnmarshalMBIM decodes EnvelopeSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *EnvelopeSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk envelope set")
+	var d mbim.Decoder
+	d.Init(b, "stk envelope set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *EnvelopeSet) decodeMBIM(d *mbim.Decoder) {
-	m.Data = d.RestBytes("Data")
+	m.Data = d.RestBytesTo(m.Data, "Data")
 }
 
 // AppendMBIM appends EnvelopeSet in its wire form to dst.
@@ -346,16 +396,27 @@ type EnvelopeResponse struct {
 	EnvelopeSupport mbim.Bytes `json:"EnvelopeSupport" mbim:"bytes-fixed,32"` // bitmap of the supported envelope tags
 }
 
-// UnmarshalMBIM decodes EnvelopeResponse from an information buffer.
+// UnmarshalMBIM decodes EnvelopeResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *EnvelopeResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "stk envelope response")
+	var d mbim.Decoder
+	d.Init(b, "stk envelope response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *EnvelopeResponse) decodeMBIM(d *mbim.Decoder) {
-	m.EnvelopeSupport = d.FixedBytes("EnvelopeSupport", 32)
+	b0 := d.Rest()
+	if len(b0) < 32 {
+		d.FailFixed(fixedEnvelopeResponse0[:])
+		return
+	}
+	d.Advance(32)
+	_ = b0[31]
+	m.EnvelopeSupport = append(m.EnvelopeSupport[:0], b0[0:32]...)
 }
+
+var fixedEnvelopeResponse0 = [...]mbim.FixedField{{Name: "EnvelopeSupport", Size: 32}}
 
 // AppendMBIM appends EnvelopeResponse in its wire form to dst.
 func (m *EnvelopeResponse) AppendMBIM(dst []byte) ([]byte, error) {

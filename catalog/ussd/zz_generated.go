@@ -7,6 +7,7 @@ package ussd
 
 import (
 	"context"
+	"encoding/binary"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -148,18 +149,30 @@ type UssdSet struct {
 	Payload          mbim.Bytes `json:"Payload" mbim:"bytes"`        // the USSD string, encoded as DataCodingScheme says (at most 160 bytes)
 }
 
-// UnmarshalMBIM decodes UssdSet from an information buffer.
+// UnmarshalMBIM decodes UssdSet from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UssdSet) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ussd ussd set")
+	var d mbim.Decoder
+	d.Init(b, "ussd ussd set")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UssdSet) decodeMBIM(d *mbim.Decoder) {
-	m.Action = UssdAction(d.U32("Action"))
-	m.DataCodingScheme = d.U32("DataCodingScheme")
-	m.Payload = d.Bytes("Payload")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 16 {
+		d.FailFixed(fixedUssdSet0[:])
+		return
+	}
+	d.Advance(16)
+	_ = b0[15]
+	m.Action = UssdAction(binary.LittleEndian.Uint32(b0[0:]))
+	m.DataCodingScheme = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.Payload = d.BytesAt(m.Payload, "Payload", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
 }
+
+var fixedUssdSet0 = [...]mbim.FixedField{{Name: "Action", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
 
 // AppendMBIM appends UssdSet in its wire form to dst.
 func (m *UssdSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -195,19 +208,31 @@ type UssdResponse struct {
 	Payload          mbim.Bytes       `json:"Payload" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes UssdResponse from an information buffer.
+// UnmarshalMBIM decodes UssdResponse from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
 func (m *UssdResponse) UnmarshalMBIM(b []byte) error {
-	d := mbim.NewDecoder(b, "ussd ussd response")
+	var d mbim.Decoder
+	d.Init(b, "ussd ussd response")
 	m.decodeMBIM(&d)
-	return d.Err()
+	return d.Finish()
 }
 
 func (m *UssdResponse) decodeMBIM(d *mbim.Decoder) {
-	m.Response = UssdResponseCode(d.U32("Response"))
-	m.SessionState = UssdSessionState(d.U32("SessionState"))
-	m.DataCodingScheme = d.U32("DataCodingScheme")
-	m.Payload = d.Bytes("Payload")
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedUssdResponse0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.Response = UssdResponseCode(binary.LittleEndian.Uint32(b0[0:]))
+	m.SessionState = UssdSessionState(binary.LittleEndian.Uint32(b0[4:]))
+	m.DataCodingScheme = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.Payload = d.BytesAt(m.Payload, "Payload", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
+
+var fixedUssdResponse0 = [...]mbim.FixedField{{Name: "Response", Size: 4}, {Name: "SessionState", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
 
 // AppendMBIM appends UssdResponse in its wire form to dst.
 func (m *UssdResponse) AppendMBIM(dst []byte) ([]byte, error) {

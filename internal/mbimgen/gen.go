@@ -748,19 +748,16 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 	}
 
 	// Decoder.
-	g.p("// UnmarshalMBIM decodes %s from an information buffer.", name)
+	g.p("// UnmarshalMBIM decodes %s from an information buffer. It overwrites", name)
+	g.p("// every field of m, reusing the storage of its slices (see mbim.Info).")
 	g.p("func (m *%s) UnmarshalMBIM(b []byte) error {", name)
-	g.p("\td := mbim.NewDecoder(b, %q)", errName)
+	g.p("\tvar d mbim.Decoder")
+	g.p("\td.Init(b, %q)", errName)
 	g.p("\tm.decodeMBIM(&d)")
-	g.p("\treturn d.Err()")
+	g.p("\treturn d.Finish()")
 	g.p("}")
 	g.p("")
-	g.p("func (m *%s) decodeMBIM(d *mbim.Decoder) {", name)
-	for _, r := range rs {
-		g.decodeField(r, byGo)
-	}
-	g.p("}")
-	g.p("")
+	g.decoder(name, rs, byGo)
 
 	// Encoder.
 	g.p("// AppendMBIM appends %s in its wire form to dst.", name)
@@ -798,165 +795,6 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 	g.p("\treturn n")
 	g.p("}")
 	g.p("")
-}
-
-func (g *gen) decodeField(r *resolved, byGo map[string]*resolved) {
-	f := r.f
-	fn := fmt.Sprintf("%q", f.Name)
-	target := "m." + r.goName
-	countOf := func() string {
-		for _, x := range byGo {
-			for _, c := range x.counts {
-				if c == r.goName {
-					return cntVar(x)
-				}
-			}
-		}
-		return "0"
-	}
-	sizeOf := func() string {
-		if x := byGo[exported(f.sizeField)]; x != nil {
-			return cntVar(x)
-		}
-		return "0"
-	}
-	switch f.Type {
-	case "u8", "u16", "u32", "i32", "u64":
-		if r.derived {
-			g.p("\t%s := uint32(d.%s(%s))", cntVar(r), r.scalar, fn)
-			return
-		}
-		if r.conv != "" {
-			g.p("\t%s = %s(d.%s(%s))", target, r.conv, r.scalar, fn)
-		} else {
-			g.p("\t%s = d.%s(%s)", target, r.scalar, fn)
-		}
-	case "uuid":
-		g.p("\t%s = d.UUID(%s)", target, fn)
-	case "context-type":
-		g.p("\t%s = mbim.ContextType(d.UUID(%s))", target, fn)
-	case "ipv4":
-		g.p("\t%s = d.IPv4(%s)", target, fn)
-	case "ipv6":
-		g.p("\t%s = d.IPv6(%s)", target, fn)
-	case "ipv4-ref":
-		g.p("\t%s = d.IPv4Ref(%s)", target, fn)
-	case "ipv6-ref":
-		g.p("\t%s = d.IPv6Ref(%s)", target, fn)
-	case "bytes-fixed":
-		g.p("\t%s = d.FixedBytes(%s, %d)", target, fn, f.sizeN)
-	case "string":
-		g.p("\t%s = d.String(%s)", target, fn)
-	case "string-utf8":
-		g.p("\t%s = d.StringUTF8(%s)", target, fn)
-	case "bytes":
-		g.p("\t%s = d.Bytes(%s)", target, fn)
-	case "bytes-lo":
-		g.p("\t%s = d.BytesLO(%s)", target, fn)
-	case "bytes-offset":
-		g.p("\t%s = d.OffsetBytes(%s, %s)", target, fn, sizeOf())
-	case "bytes-sized":
-		g.p("\t%s = d.SizedBytes(%s)", target, fn)
-	case "bytes-rest":
-		g.p("\t%s = d.RestBytes(%s)", target, fn)
-	case "string-array":
-		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), 8); n > 0 {", fn, countOf())
-		g.p("\t\t%s = make([]string, n)", target)
-		g.p("\t\tfor i := range %s {", target)
-		g.p("\t\t\t%s[i] = d.String(%s)", target, fn)
-		g.p("\t\t}")
-		g.p("\t}")
-	case "u32-array", "u16-array":
-		w := 4
-		if f.Type == "u16-array" {
-			w = 2
-		}
-		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), %d); n > 0 {", fn, countOf(), w)
-		g.p("\t\t%s = make(%s, n)", target, r.goType)
-		g.p("\t\tfor i := range %s {", target)
-		if r.conv != "" {
-			g.p("\t\t\t%s[i] = %s(d.%s(%s))", target, r.conv, r.scalar, fn)
-		} else {
-			g.p("\t\t\t%s[i] = d.%s(%s)", target, r.scalar, fn)
-		}
-		g.p("\t\t}")
-		g.p("\t}")
-	case "ipv4-array", "ipv6-array":
-		w, m := 4, "IPv4"
-		if f.Type == "ipv6-array" {
-			w, m = 16, "IPv6"
-		}
-		g.p("\tif sub, n := d.RefArray(%s, %s, %d); n > 0 {", fn, countOf(), w)
-		g.p("\t\t%s = make([]netip.Addr, n)", target)
-		g.p("\t\tfor i := range %s {", target)
-		g.p("\t\t\t%s[i] = sub.%s(%s)", target, m, fn)
-		g.p("\t\t}")
-		g.p("\t}")
-	case "struct":
-		g.p("\tif sub, ok := d.Sub(%s, d.Pos(), %d); ok {", fn, r.fixedSize)
-		g.p("\t\t%s.decodeMBIM(&sub)", target)
-		g.p("\t\td.Adopt(&sub)")
-		g.p("\t}")
-		g.p("\td.Skip(%s, %d)", fn, r.fixedSize)
-	case "struct-ref":
-		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
-		g.p("\t\t%s.decodeMBIM(&sub)", target)
-		g.p("\t\td.Adopt(&sub)")
-		g.p("\t}")
-	case "struct-optional":
-		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
-		g.p("\t\t%s = new(%s)", target, r.elemType)
-		g.p("\t\t%s.decodeMBIM(&sub)", target)
-		g.p("\t\td.Adopt(&sub)")
-		g.p("\t}")
-	case "struct-array":
-		g.p("\tif sub, n := d.RefArray(%s, %s, %d); n > 0 {", fn, countOf(), r.fixedSize)
-		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
-		g.p("\t\tfor i := range %s {", target)
-		g.p("\t\t\t%s[i].decodeMBIM(&sub)", target)
-		g.p("\t\t}")
-		g.p("\t\td.Adopt(&sub)")
-		g.p("\t}")
-	case "struct-array-ref":
-		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), 8); n > 0 {", fn, countOf())
-		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
-		g.p("\t\tfor i := range %s {", target)
-		g.p("\t\t\tif sub, ok := d.Ref(%s); ok {", fn)
-		g.p("\t\t\t\t%s[i].decodeMBIM(&sub)", target)
-		g.p("\t\t\t\td.Adopt(&sub)")
-		g.p("\t\t\t}")
-		g.p("\t\t}")
-		g.p("\t}")
-	case "struct-array-inline":
-		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), %d); n > 0 {", fn, countOf(), r.fixedSize)
-		g.p("\t\t%s = make([]%s, n)", target, r.elemType)
-		g.p("\t\tfor i := range %s {", target)
-		g.p("\t\t\t%s[i].decodeMBIM(d)", target)
-		g.p("\t\t}")
-		g.p("\t}")
-	case "struct-array-ms":
-		g.p("\tif sub, ok := d.Ref(%s); ok {", fn)
-		g.p("\t\tif n := sub.CheckCount(%s, sub.U32(%s), 4, %d); n > 0 {", fn, fn, r.fixedSize)
-		g.p("\t\t\t%s = make([]%s, n)", target, r.elemType)
-		g.p("\t\t\tfor i := range %s {", target)
-		g.p("\t\t\t\t%s[i].decodeMBIM(&sub)", target)
-		g.p("\t\t\t}")
-		g.p("\t\t}")
-		g.p("\t\td.Adopt(&sub)")
-		g.p("\t}")
-	case "tlv":
-		g.p("\t%s = d.TLV(%s)", target, fn)
-	case "tlv-string":
-		g.p("\t%s = d.TLVString(%s)", target, fn)
-	case "tlv-u16-array":
-		g.p("\t%s = d.TLVUint16Table(%s)", target, fn)
-	case "tlv-list":
-		if f.Count != "" {
-			g.p("\t%s = d.TLVList(%s, int(%s))", target, fn, countOf())
-		} else {
-			g.p("\t%s = d.TLVList(%s, -1)", target, fn)
-		}
-	}
 }
 
 func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
