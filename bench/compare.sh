@@ -3,7 +3,8 @@
 # the shared COMMAND_DONE vectors, on this machine, in one run:
 #   1. builds bench/libmbim-bench.c against libmbim-glib into a temp dir and
 #      runs it (median of 5 batches of ~0.1 s per vector);
-#   2. runs go test -bench 'BenchmarkDecode/|BenchmarkEncode/' -count 5;
+#   2. runs go test -bench 'BenchmarkDecode/|BenchmarkDecodeFresh/|BenchmarkEncode/'
+#      -count 5;
 #   3. prints the medians side by side.
 #
 # Usage (from anywhere):  bash bench/compare.sh
@@ -62,7 +63,7 @@ echo
 echo "running libmbim-bench (${libmbim_ms} ms per vector, $count batches)..." >&2
 "$tmp/libmbim-bench" -t "$libmbim_ms" -r "$count" "$vectors" >"$tmp/libmbim.txt"
 echo "running go test -bench (count $count, benchtime $benchtime)..." >&2
-GOMBIM_VECTORS=$vectors go test -run '^$' -bench 'BenchmarkDecode/|BenchmarkEncode/' \
+GOMBIM_VECTORS=$vectors go test -run '^$' -bench 'BenchmarkDecode/|BenchmarkDecodeFresh/|BenchmarkEncode/' \
   -benchmem -count "$count" -benchtime "$benchtime" ./catalog/ >"$tmp/go.txt" || {
   cat "$tmp/go.txt" >&2
   echo "compare.sh: go test failed" >&2
@@ -74,7 +75,7 @@ echo
 # Go lines: BenchmarkDecode/device_caps-2  N  x ns/op  y MB/s  z cpu-ns/op  b B/op  a allocs/op
 # Flatten them to "kind name unit value" and take medians with sort.
 awk '
-  /^Benchmark(Decode|Encode)\// {
+  /^Benchmark(Decode|DecodeFresh|Encode)\// {
     split($1, p, "/"); kind = substr(p[1], 10); name = p[2]
     sub(/-[0-9]+$/, "", name)
     for (i = 3; i <= NF; i++)
@@ -105,19 +106,26 @@ awk -v vecfile="$vectors" -v gofile="$tmp/go.flat" '
   /^#/ { next }
   { lm[$1] = $2; lb[$1] = $3; lc[$1] = $4 }
   END {
-    hdr = "%-18s %14s %14s %8s %10s %8s   %15s %15s %9s  %s\n"
-    row = "%-18s %14s %14s %8s %10s %8s   %15s %15s %9s  %s\n"
     print "DECODE: whole message -> typed value (libmbim: mbim_message_new + *_response_parse + frees;"
-    print "        gombim: ParseMessage + layout lookup + UnmarshalMBIM into layout.New())"
-    printf hdr, "vector", "libmbim ns/op", "gombim ns/op", "ratio", "allocs/op", "B/op", "libmbim cpu-ns", "gombim cpu-ns", "cpu ratio", "2x target (cpu)"
-    for (i = 1; i <= nv; i++) {
-      v = order[i]
-      g = med["Decode", v, "ns/op"]; gc = med["Decode", v, "cpu-ns/op"]
-      r = ratio(lm[v], g); rc = ratio(lc[v], gc)
-      verdict = "-"
-      if (lc[v] != "" && lc[v] != "-" && gc != "") verdict = (lc[v] / gc >= 2) ? "met" : "MISSED"
-      printf row, v, fmt(lm[v]), fmt(g), r, fmt(med["Decode", v, "allocs/op"]), fmt(med["Decode", v, "B/op"]), \
-        fmt(lc[v]), fmt(gc), rc, verdict
+    print "        gombim: ParseMessageTo + layout lookup + UnmarshalMBIM)"
+    print "  reused = into a value of the layout type kept from the previous message (as libmbim"
+    print "           out parameters; arrays reuse their storage, the strings share one new buffer)"
+    print "  fresh  = into layout.New(), a new value each time"
+    hdr = "%-18s %10s %10s %7s %6s %10s %7s %6s %12s\n"
+    for (pass = 1; pass <= 2; pass++) {
+      unit = pass == 1 ? "cpu-ns/op" : "ns/op"
+      print ""
+      print (pass == 1 ? "thread CPU time (cpu-ns/op; compare this column on a busy machine)" : "wall clock (ns/op)")
+      printf hdr, "vector", "libmbim", "reused", "ratio", "allocs", "fresh", "ratio", "allocs", "2x (reused)"
+      for (i = 1; i <= nv; i++) {
+        v = order[i]
+        l = (pass == 1) ? lc[v] : lm[v]
+        g = med["Decode", v, unit]; fr = med["DecodeFresh", v, unit]
+        verdict = "-"
+        if (l != "" && l != "-" && g != "") verdict = (l / g >= 2) ? "met" : "MISSED"
+        printf hdr, v, fmt(l), fmt(g), ratio(l, g), fmt(med["Decode", v, "allocs/op"]), \
+          fmt(fr), ratio(l, fr), fmt(med["DecodeFresh", v, "allocs/op"]), verdict
+      }
     }
     print ""
     print "ENCODE: typed value -> information buffer (gombim: AppendMBIM into a reused buffer)"

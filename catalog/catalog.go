@@ -16,14 +16,7 @@ import (
 func Services() []*mbim.ServiceDesc { return services }
 
 // ServiceByUUID returns the service with that UUID, or nil.
-func ServiceByUUID(u mbim.UUID) *mbim.ServiceDesc {
-	for _, s := range services {
-		if s.UUID == u {
-			return s
-		}
-	}
-	return nil
-}
+func ServiceByUUID(u mbim.UUID) *mbim.ServiceDesc { return serviceByUUID(&u) }
 
 // ServiceByName returns the service with that nickname (or UUID), or nil.
 func ServiceByName(name string) *mbim.ServiceDesc {
@@ -75,7 +68,22 @@ func KindOf(m *mbim.Message) (mbim.Kind, bool) {
 
 // Layout finds the layout of a payload at MBIMEx version v.
 func Layout(service mbim.UUID, cid uint32, k mbim.Kind, v mbim.Version) (*mbim.ServiceDesc, *mbim.CIDDesc, *mbim.MessageDesc) {
-	s := ServiceByUUID(service)
+	return layout(&service, cid, k, v)
+}
+
+// LayoutOf finds the layout of the payload that m carries at MBIMEx
+// version v: Layout for m's service, CID and kind (see KindOf). The results
+// are nil from the first thing not known on.
+func LayoutOf(m *mbim.Message, v mbim.Version) (*mbim.ServiceDesc, *mbim.CIDDesc, *mbim.MessageDesc) {
+	k, ok := KindOf(m)
+	if !ok {
+		return nil, nil, nil
+	}
+	return layout(&m.Service, m.CID, k, v)
+}
+
+func layout(service *mbim.UUID, cid uint32, k mbim.Kind, v mbim.Version) (*mbim.ServiceDesc, *mbim.CIDDesc, *mbim.MessageDesc) {
+	s := serviceByUUID(service)
 	if s == nil {
 		return nil, nil, nil
 	}
@@ -106,33 +114,35 @@ type Decoded struct {
 // Message.InformationBuffer.
 func Decode(m mbim.Message, v mbim.Version) *Decoded {
 	d := &Decoded{Message: m, Version: v}
-	k, ok := KindOf(&m)
-	if !ok {
-		return d
-	}
-	d.Service, d.CID, d.Layout = Layout(m.Service, m.CID, k, v)
+	d.decode()
+	return d
+}
+
+func (d *Decoded) decode() {
+	m := &d.Message
+	d.Service, d.CID, d.Layout = LayoutOf(m, d.Version)
 	if d.Layout == nil || d.Layout.New == nil {
-		return d
+		return
 	}
 	if m.Type == mbim.TypeCommandDone && m.Status != mbim.StatusNone && len(m.InformationBuffer) == 0 {
-		return d
+		return
 	}
 	info := d.Layout.New()
 	if err := info.UnmarshalMBIM(m.InformationBuffer); err != nil {
 		d.Err = err
-		return d
+		return
 	}
 	d.Info = info
-	return d
 }
 
 // DecodeBytes parses one complete message and decodes it.
 func DecodeBytes(b []byte, v mbim.Version) (*Decoded, error) {
-	m, err := mbim.ParseMessage(b)
-	if err != nil {
+	d := &Decoded{Version: v}
+	if err := mbim.ParseMessageTo(&d.Message, b); err != nil {
 		return nil, err
 	}
-	return Decode(m, v), nil
+	d.decode()
+	return d, nil
 }
 
 // Build encodes a COMMAND, COMMAND_DONE or INDICATE_STATUS message carrying

@@ -3,6 +3,8 @@
 package catalog
 
 import (
+	"encoding/binary"
+
 	"github.com/gombim/gombim/catalog/atds"
 	"github.com/gombim/gombim/catalog/auth"
 	"github.com/gombim/gombim/catalog/basicconnect"
@@ -60,4 +62,116 @@ var services = []*mbim.ServiceDesc{
 	&sms.Service,
 	&stk.Service,
 	&ussd.Service,
+}
+
+// serviceByUUID returns the service with that UUID, or nil.
+func serviceByUUID(u *mbim.UUID) *mbim.ServiceDesc {
+	hi, lo := binary.BigEndian.Uint64(u[:8]), binary.BigEndian.Uint64(u[8:])
+	switch hi {
+	case 0x5967bdcc7fd249a2:
+		if lo == 0x9f5cb2e70e527db3 {
+			return &atds.Service
+		}
+	case 0x1d2b5ff70aa148b2:
+		if lo == 0xaa5250f15767174e {
+			return &auth.Service
+		}
+	case 0xa289cc33bcbb8b4f:
+		if lo == 0xb6b0133ec2aae6df {
+			return &basicconnect.Service
+		}
+	case 0xa2a32a97cab14f57:
+		if lo == 0x9ae1451c74dda957 {
+			return &compal.Service
+		}
+	case 0xc08a26dd77184382:
+		if lo == 0x84826e0d583c4d0e {
+			return &dss.Service
+		}
+	case 0xffffffffabca4b11:
+		if lo == 0xa4e2f2fc87f94488 {
+			return &fibocom.Service
+		}
+	case 0x3e1e92cfc53d4f14:
+		if lo == 0x85d0a86ad9e12245 {
+			return &googlecarrierlock.Service
+		}
+	case 0xda138c6465154893:
+		if lo == 0x92b2a1e1ca7c81ca {
+			return &intelattunnel.Service
+		}
+	case 0x0ed374cbf8354474:
+		if lo == 0xbc113b3fd76f5641 {
+			return &intelfirmwareupdate.Service
+		}
+	case 0xf85d46efab264081:
+		if lo == 0x98684d183c0a3aec {
+			return &intelmutualauthentication.Service
+		}
+	case 0xfdc22af2f4414d46:
+		if lo == 0xaf8d259fcdde4635 {
+			return &intelthermalrf.Service
+		}
+	case 0x4ada4962b98846c3:
+		if lo == 0x87a797f20f994abb {
+			return &inteltools.Service
+		}
+	case 0x3d01dcc5fef54d05:
+		if lo == 0x0d3abef7058e9aaf {
+			return &msbasicconnectext.Service
+		}
+	case 0xe9f7dea2feaf4009:
+		if lo == 0x93ce90a3694103b6 {
+			return &msfirmwareid.Service
+		}
+	case 0x883b7c26985f43fa:
+		if lo == 0x980427d7fb80959c {
+			return &mshostshutdown.Service
+		}
+	case 0x68223d049f6c4e0f:
+		if lo == 0x822d28441fb72340 {
+			return &mssar.Service
+		}
+	case 0xc2f6588ef0374bc9:
+		if lo == 0x8665f4d44bd09367 {
+			return &msuicclowlevelaccess.Service
+		}
+	case 0x8d8b9eba37be449b:
+		if lo == 0x8f1e61cb034a702e {
+			return &msvoiceextensions.Service
+		}
+	case 0x4bf384761e6a41db:
+		if lo == 0xb1d8bed289c25bdb {
+			return &phonebook.Service
+		}
+	case 0x838cf7fb8d0d4d7f:
+		if lo == 0x871ed71dbefbb39b {
+			return &proxycontrol.Service
+		}
+	case 0x6427015f579d48f5:
+		if lo == 0x8c54f43ed1e76f83 {
+			return &qdu.Service
+		}
+	case 0xd1a30bc2f97a6e43:
+		if lo == 0xbf65c7e24fb0f0d3 {
+			return &qmi.Service
+		}
+	case 0x1122334455667788:
+		if lo == 0x99aabbccddeeff11 {
+			return &quectel.Service
+		}
+	case 0x533fbeeb14fe4467:
+		if lo == 0x9f9033a223e56c3f {
+			return &sms.Service
+		}
+	case 0xd8f20131fcb54e17:
+		if lo == 0x8602d6ed3816164c {
+			return &stk.Service
+		}
+	case 0xe550a0c85e82479e:
+		if lo == 0x82f710abf4c3351f {
+			return &ussd.Service
+		}
+	}
+	return nil
 }
