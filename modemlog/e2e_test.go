@@ -246,13 +246,17 @@ func TestSIGTERMMidStream(t *testing.T) {
 	t.Logf("stopped after %d datagrams (%d bytes); all of them are on disk and indexed", received, gotLen)
 }
 
-// countingWriter hashes what passes through it.
+// hashWriter hashes what passes through it.
 type hashWriter struct {
 	h hash.Hash
 	n int64
 }
 
-func (w *hashWriter) Write(p []byte) (int, error) { w.h.Write(p); w.n += int64(len(p)); return len(p), nil }
+func (w *hashWriter) Write(p []byte) (int, error) {
+	w.h.Write(p)
+	w.n += int64(len(p))
+	return len(p), nil
+}
 
 // The log stream as an io.Reader, over the same socket path.
 func TestReaderOverNTBSocket(t *testing.T) {
