@@ -58,13 +58,16 @@ type pendingString struct {
 // the slices of the caller's value (which the ...To methods reuse when their
 // capacity suffices).
 type Decoder struct {
-	b    []byte // current structure
-	pos  int    // read position in b
-	abs  int    // offset of b[0] within root, for errors and strings
-	ext  int    // end of the furthest data referenced from b (see EnterEmbedded)
+	// The current structure is root[abs:end]. It is kept as two offsets
+	// rather than a slice so that entering and leaving structures stores
+	// no pointer (no write barrier while the garbage collector runs).
+	root []byte
+	abs  int // start of the current structure in root
+	end  int // its end
+	pos  int // read position, relative to abs
+	ext  int // end of the furthest data referenced from the structure (see EnterEmbedded)
 	err  error
 	name string
-	root []byte
 
 	nstr int
 	utf8 uint32 // bit i: strs[i] is UTF-8 rather than UTF-16LE
@@ -74,7 +77,7 @@ type Decoder struct {
 // NewDecoder starts decoding the structure at b. name names the message in
 // errors ("basic-connect register-state response").
 func NewDecoder(b []byte, name string) Decoder {
-	return Decoder{b: b, name: name, root: b}
+	return Decoder{root: b, end: len(b), name: name}
 }
 
 // Init starts decoding b with a zero Decoder, as NewDecoder does, but in
@@ -84,8 +87,11 @@ func NewDecoder(b []byte, name string) Decoder {
 //	var d mbim.Decoder
 //	d.Init(b, "basic-connect signal-state response")
 func (d *Decoder) Init(b []byte, name string) {
-	d.b, d.root, d.name = b, b, name
+	d.root, d.end, d.name = b, len(b), name
 }
+
+// cur returns the current structure.
+func (d *Decoder) cur() []byte { return d.root[d.abs:d.end:d.end] }
 
 // Err returns the first error met, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -103,14 +109,14 @@ func (d *Decoder) Finish() error {
 func (d *Decoder) Pos() int { return d.pos }
 
 // Len returns the size of the structure's buffer.
-func (d *Decoder) Len() int { return len(d.b) }
+func (d *Decoder) Len() int { return d.end - d.abs }
 
 // Remaining returns the bytes from the read position to the end.
 func (d *Decoder) Remaining() int {
-	if d.pos >= len(d.b) {
+	if d.pos >= d.Len() {
 		return 0
 	}
-	return len(d.b) - d.pos
+	return d.Len() - d.pos
 }
 
 // Fail records an error at the given structure offset unless one is recorded.
@@ -125,7 +131,7 @@ func (d *Decoder) need(field string, n int) bool {
 	if d.err != nil {
 		return false
 	}
-	if d.pos+n > len(d.b) || d.pos+n < d.pos {
+	if d.pos+n > (d.end-d.abs) || d.pos+n < d.pos {
 		d.failShort(field, d.pos, n)
 		return false
 	}
@@ -133,11 +139,11 @@ func (d *Decoder) need(field string, n int) bool {
 }
 
 func (d *Decoder) failShort(field string, at, n int) {
-	left := len(d.b) - at
+	left := d.Len() - at
 	if left < 0 {
 		left = 0
 	}
-	d.Fail(field, at, "need %d bytes, only %d left in %d-byte buffer", n, left, len(d.b))
+	d.Fail(field, at, "need %d bytes, only %d left in %d-byte buffer", n, left, d.Len())
 }
 
 // FixedField names one field of a structure's fixed part, for the error
@@ -171,7 +177,7 @@ func (d *Decoder) Fixed(n int, layout []FixedField) []byte {
 //	d.Advance(48)
 //
 // (Fixed, with every step inlined), then reads b at constant offsets.
-func (d *Decoder) Rest() []byte { return d.b[d.pos:] }
+func (d *Decoder) Rest() []byte { return d.cur()[d.pos:] }
 
 // Advance moves the read position n bytes on; the caller has checked that
 // they are there.
@@ -187,7 +193,7 @@ func (d *Decoder) FailFixed(layout []FixedField) {
 	p := d.pos
 	off := p
 	for _, f := range layout {
-		if off+f.Size > len(d.b) {
+		if off+f.Size > d.Len() {
 			d.failShort(f.Name, off, f.Size)
 			return
 		}
@@ -198,9 +204,9 @@ func (d *Decoder) FailFixed(layout []FixedField) {
 
 // U8 reads one byte.
 func (d *Decoder) U8(field string) uint8 {
-	if p := d.pos; d.err == nil && uint(p) < uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p) < uint(d.Len()) {
 		d.pos = p + 1
-		return d.b[p]
+		return d.cur()[p]
 	}
 	d.need(field, 1)
 	return 0
@@ -208,9 +214,9 @@ func (d *Decoder) U8(field string) uint8 {
 
 // U16 reads a little-endian uint16 (MBIMEx fields need not be aligned).
 func (d *Decoder) U16(field string) uint16 {
-	if p := d.pos; d.err == nil && uint(p)+2 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+2 <= uint(d.Len()) {
 		d.pos = p + 2
-		return binary.LittleEndian.Uint16(d.b[p:])
+		return binary.LittleEndian.Uint16(d.cur()[p:])
 	}
 	d.need(field, 2)
 	return 0
@@ -218,9 +224,9 @@ func (d *Decoder) U16(field string) uint16 {
 
 // U32 reads a little-endian uint32.
 func (d *Decoder) U32(field string) uint32 {
-	if p := d.pos; d.err == nil && uint(p)+4 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+4 <= uint(d.Len()) {
 		d.pos = p + 4
-		return binary.LittleEndian.Uint32(d.b[p:])
+		return binary.LittleEndian.Uint32(d.cur()[p:])
 	}
 	d.need(field, 4)
 	return 0
@@ -231,9 +237,9 @@ func (d *Decoder) I32(field string) int32 { return int32(d.U32(field)) }
 
 // U64 reads a little-endian uint64.
 func (d *Decoder) U64(field string) uint64 {
-	if p := d.pos; d.err == nil && uint(p)+8 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+8 <= uint(d.Len()) {
 		d.pos = p + 8
-		return binary.LittleEndian.Uint64(d.b[p:])
+		return binary.LittleEndian.Uint64(d.cur()[p:])
 	}
 	d.need(field, 8)
 	return 0
@@ -241,9 +247,9 @@ func (d *Decoder) U64(field string) uint64 {
 
 // UUID reads a 16-byte UUID.
 func (d *Decoder) UUID(field string) UUID {
-	if p := d.pos; d.err == nil && uint(p)+16 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+16 <= uint(d.Len()) {
 		d.pos = p + 16
-		return UUID(d.b[p : p+16])
+		return UUID(d.cur()[p : p+16])
 	}
 	d.need(field, 16)
 	return UUID{}
@@ -251,9 +257,9 @@ func (d *Decoder) UUID(field string) UUID {
 
 // IPv4 reads an inline IPv4 address.
 func (d *Decoder) IPv4(field string) netip.Addr {
-	if p := d.pos; d.err == nil && uint(p)+4 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+4 <= uint(d.Len()) {
 		d.pos = p + 4
-		return netip.AddrFrom4([4]byte(d.b[p : p+4]))
+		return netip.AddrFrom4([4]byte(d.cur()[p : p+4]))
 	}
 	d.need(field, 4)
 	return netip.Addr{}
@@ -261,9 +267,9 @@ func (d *Decoder) IPv4(field string) netip.Addr {
 
 // IPv6 reads an inline IPv6 address.
 func (d *Decoder) IPv6(field string) netip.Addr {
-	if p := d.pos; d.err == nil && uint(p)+16 <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && uint(p)+16 <= uint(d.Len()) {
 		d.pos = p + 16
-		return netip.AddrFrom16([16]byte(d.b[p : p+16]))
+		return netip.AddrFrom16([16]byte(d.cur()[p : p+16]))
 	}
 	d.need(field, 16)
 	return netip.Addr{}
@@ -271,9 +277,9 @@ func (d *Decoder) IPv6(field string) netip.Addr {
 
 // Take returns the next n bytes (aliasing the input) and advances past them.
 func (d *Decoder) Take(field string, n int) []byte {
-	if p := d.pos; d.err == nil && n >= 0 && uint(p)+uint(n) <= uint(len(d.b)) {
+	if p := d.pos; d.err == nil && n >= 0 && uint(p)+uint(n) <= uint(d.Len()) {
 		d.pos = p + n
-		return d.b[p : p+n : p+n]
+		return d.cur()[p : p+n : p+n]
 	}
 	d.need(field, n)
 	return nil
@@ -302,22 +308,22 @@ func (d *Decoder) span(field string, at int, off, n uint32, what string) ([]byte
 		return nil, false
 	}
 	end := uint64(off) + uint64(n)
-	if end > uint64(len(d.b)) {
-		d.Fail(field, at, "%s at offset %d with length %d lies beyond the %d-byte buffer", what, off, n, len(d.b))
+	if end > uint64(d.Len()) {
+		d.Fail(field, at, "%s at offset %d with length %d lies beyond the %d-byte buffer", what, off, n, d.Len())
 		return nil, false
 	}
 	if int(end) > d.ext {
 		d.ext = int(end)
 	}
-	return d.b[off:end:end], true
+	return d.cur()[off:end:end], true
 }
 
 // Pair reads an offset/length pair at the read position: at is where the
 // pair starts.
 func (d *Decoder) Pair(field string) (at int, off, n uint32) {
-	if p := d.pos; d.err == nil && uint(p)+8 <= uint(len(d.b)) {
+	if p, b := d.pos, d.cur(); d.err == nil && p+8 <= len(b) {
 		d.pos = p + 8
-		return p, binary.LittleEndian.Uint32(d.b[p:]), binary.LittleEndian.Uint32(d.b[p+4:])
+		return p, binary.LittleEndian.Uint32(b[p:]), binary.LittleEndian.Uint32(b[p+4:])
 	}
 	d.need(field, 8)
 	return d.pos, 0, 0
@@ -413,7 +419,7 @@ func (d *Decoder) InlineBytesTo(dst Bytes, field string, n uint32) Bytes {
 		return dst[:0]
 	}
 	b := d.Take(field, int(n))
-	d.pos = min(d.pos+(Pad4(int(n))-int(n)), len(d.b))
+	d.pos = min(d.pos+(Pad4(int(n))-int(n)), d.Len())
 	if n == 0 {
 		return dst[:0]
 	}
@@ -425,11 +431,11 @@ func (d *Decoder) RestBytes(field string) Bytes { return d.RestBytesTo(nil, fiel
 
 // RestBytesTo is RestBytes reusing dst's storage.
 func (d *Decoder) RestBytesTo(dst Bytes, field string) Bytes {
-	if d.err != nil || d.pos >= len(d.b) {
+	if d.err != nil || d.pos >= (d.end-d.abs) {
 		return dst[:0]
 	}
-	v := append(dst[:0], d.b[d.pos:]...)
-	d.pos = len(d.b)
+	v := append(dst[:0], d.cur()[d.pos:]...)
+	d.pos = d.Len()
 	return v
 }
 
@@ -443,7 +449,7 @@ func (d *Decoder) StringAt(dst *string, field string, at int, off, n uint32) {
 		return
 	}
 	end := uint64(off) + uint64(n)
-	if end > uint64(len(d.b)) || d.err != nil {
+	if end > uint64((d.end-d.abs)) || d.err != nil {
 		d.span(field, at, off, n, "string")
 		return
 	}
@@ -578,9 +584,9 @@ type Frame struct {
 }
 
 func (d *Decoder) enter(off, n int) Frame {
-	f := Frame{abs: d.abs, end: d.abs + len(d.b), pos: d.pos, ext: d.ext}
+	f := Frame{abs: d.abs, end: d.end, pos: d.pos, ext: d.ext}
 	d.abs += off
-	d.b = d.root[d.abs : d.abs+n : d.abs+n]
+	d.end = d.abs + n
 	d.pos = 0
 	d.ext = 0
 	return f
@@ -589,28 +595,41 @@ func (d *Decoder) enter(off, n int) Frame {
 // Leave returns to the structure that was current before the matching
 // Enter call.
 func (d *Decoder) Leave(f Frame) {
-	d.b = d.root[f.abs:f.end:f.end]
-	d.abs, d.pos, d.ext = f.abs, f.pos, f.ext
+	d.abs, d.end, d.pos, d.ext = f.abs, f.end, f.pos, f.ext
 }
 
 // EnterRef makes the n bytes at off (read from the OL pair at position at)
 // the current structure, until Leave. ok is false, and nothing changes,
 // when n is 0 (an absent structure) or on error.
 func (d *Decoder) EnterRef(field string, at int, off, n uint32) (f Frame, ok bool) {
-	if n == 0 {
+	end := uint64(off) + uint64(n)
+	if n == 0 || end > uint64(d.end-d.abs) || d.err != nil {
+		if n != 0 {
+			d.span(field, at, off, n, "structure") // records the error
+		}
 		return Frame{}, false
 	}
-	if _, ok := d.span(field, at, off, n, "structure"); !ok {
-		return Frame{}, false
+	if int(end) > d.ext {
+		d.ext = int(end)
 	}
-	return d.enter(int(off), int(n)), true
+	f = Frame{abs: d.abs, end: d.end, pos: d.pos, ext: d.ext}
+	d.abs += int(off)
+	d.end = d.abs + int(n)
+	d.pos = 0
+	d.ext = 0
+	return f, true
 }
 
 // EnterPair reads an OL pair at the read position and enters the structure
 // it references, as EnterRef.
 func (d *Decoder) EnterPair(field string) (f Frame, ok bool) {
-	at, off, n := d.Pair(field)
-	return d.EnterRef(field, at, off, n)
+	p, b := d.pos, d.cur()
+	if p+8 > len(b) || d.err != nil {
+		d.need(field, 8)
+		return Frame{}, false
+	}
+	d.pos = p + 8
+	return d.EnterRef(field, p, binary.LittleEndian.Uint32(b[p:]), binary.LittleEndian.Uint32(b[p+4:]))
 }
 
 // EnterArray makes the count packed elements of elemSize bytes at off (read
@@ -622,8 +641,8 @@ func (d *Decoder) EnterArray(field string, at int, off, count uint32, elemSize i
 		return Frame{}, 0
 	}
 	total := uint64(count) * uint64(elemSize)
-	if total > uint64(len(d.b)) {
-		d.Fail(field, at, "array of %d %d-byte elements at offset %d lies beyond the %d-byte buffer", count, elemSize, off, len(d.b))
+	if total > uint64(d.Len()) {
+		d.Fail(field, at, "array of %d %d-byte elements at offset %d lies beyond the %d-byte buffer", count, elemSize, off, d.Len())
 		return Frame{}, 0
 	}
 	if _, ok := d.span(field, at, off, uint32(total), "array"); !ok {
@@ -640,11 +659,11 @@ func (d *Decoder) EnterEmbedded(field string) (f Frame, ok bool) {
 	if d.err != nil {
 		return Frame{}, false
 	}
-	if d.pos > len(d.b) {
+	if d.pos > d.Len() {
 		d.failShort(field, d.pos, 1)
 		return Frame{}, false
 	}
-	f = d.enter(d.pos, len(d.b)-d.pos)
+	f = d.enter(d.pos, (d.end-d.abs)-d.pos)
 	return f, true
 }
 
@@ -652,7 +671,7 @@ func (d *Decoder) EnterEmbedded(field string) (f Frame, ok bool) {
 // past its fixed part and every byte its data references, padded to 4.
 func (d *Decoder) LeaveEmbedded(f Frame) {
 	size := Pad4(max(d.pos, d.ext))
-	inner := len(d.b)
+	inner := d.Len()
 	d.Leave(f)
 	d.pos += min(size, inner)
 	if d.pos > d.ext {
@@ -747,9 +766,9 @@ func (d *Decoder) IPArrayAt(dst []netip.Addr, field string, at int, off, count u
 	dst = Resize(dst, n)
 	for i := range dst {
 		if size == 4 {
-			dst[i] = netip.AddrFrom4([4]byte(d.b[4*i : 4*i+4]))
+			dst[i] = netip.AddrFrom4([4]byte(d.cur()[4*i : 4*i+4]))
 		} else {
-			dst[i] = netip.AddrFrom16([16]byte(d.b[16*i : 16*i+16]))
+			dst[i] = netip.AddrFrom16([16]byte(d.cur()[16*i : 16*i+16]))
 		}
 	}
 	d.Leave(f)
@@ -769,7 +788,7 @@ func (d *Decoder) Ref(field string) (sub Decoder, present bool) {
 	if !ok {
 		return Decoder{}, false
 	}
-	return Decoder{b: b, abs: d.abs + int(off), name: d.name, root: d.root}, true
+	return Decoder{root: d.root, abs: d.abs + int(off), end: d.abs + int(off) + len(b), name: d.name}, true
 }
 
 // RefOffset reads a lone offset (no length) and returns a separate decoder
@@ -784,7 +803,7 @@ func (d *Decoder) RefOffset(field string, size int) (sub Decoder, present bool) 
 	if !ok {
 		return Decoder{}, false
 	}
-	return Decoder{b: b, abs: d.abs + int(off), name: d.name, root: d.root}, true
+	return Decoder{root: d.root, abs: d.abs + int(off), end: d.abs + int(off) + len(b), name: d.name}, true
 }
 
 // RefArray reads a lone offset to count packed elements of elemSize bytes
@@ -798,7 +817,7 @@ func (d *Decoder) RefArray(field string, count uint32, elemSize int) (Decoder, i
 	if n == 0 {
 		return Decoder{}, 0
 	}
-	sub := Decoder{b: d.b, abs: d.abs, name: d.name, root: d.root}
+	sub := Decoder{root: d.root, abs: d.abs, end: d.end, name: d.name}
 	d.Leave(f)
 	return sub, n
 }
@@ -810,7 +829,7 @@ func (d *Decoder) CheckCount(field string, count uint32, off, minSize int) int {
 	if d.err != nil || count == 0 {
 		return 0
 	}
-	left := len(d.b) - off
+	left := d.Len() - off
 	if left < 0 {
 		left = 0
 	}
@@ -828,14 +847,14 @@ func (d *Decoder) CheckCount(field string, count uint32, off, minSize int) int {
 // one, without reading anything.
 func (d *Decoder) Sub(field string, off, n int) (Decoder, bool) {
 	if off < 0 || n < 0 {
-		d.Fail(field, off, "structure at offset %d with length %d lies beyond the %d-byte buffer", off, n, len(d.b))
+		d.Fail(field, off, "structure at offset %d with length %d lies beyond the %d-byte buffer", off, n, d.Len())
 		return Decoder{}, false
 	}
 	b, ok := d.span(field, off, uint32(off), uint32(n), "structure")
 	if !ok {
 		return Decoder{}, false
 	}
-	return Decoder{b: b, abs: d.abs + off, name: d.name, root: d.root}, true
+	return Decoder{root: d.root, abs: d.abs + off, end: d.abs + off + len(b), name: d.name}, true
 }
 
 // Skip advances the read position by n bytes.
@@ -847,7 +866,7 @@ func (d *Decoder) Skip(field string, n int) {
 
 // Seek moves the read position (used after packed inline arrays), within
 // the structure.
-func (d *Decoder) Seek(pos int) { d.pos = min(max(pos, 0), len(d.b)) }
+func (d *Decoder) Seek(pos int) { d.pos = min(max(pos, 0), d.Len()) }
 
 func clone(b []byte) []byte {
 	if len(b) == 0 {

@@ -266,9 +266,9 @@ func (d *Decoder) readTLV(field string) (typ TLVType, off, n int, ok bool) {
 	if !d.need(field, TLVHeaderLen) {
 		return 0, 0, 0, false
 	}
-	typ = TLVType(binary.LittleEndian.Uint16(d.b[d.pos:]))
-	pad := int(d.b[d.pos+3])
-	size := binary.LittleEndian.Uint32(d.b[d.pos+4:])
+	typ = TLVType(binary.LittleEndian.Uint16(d.cur()[d.pos:]))
+	pad := int(d.cur()[d.pos+3])
+	size := binary.LittleEndian.Uint32(d.cur()[d.pos+4:])
 	d.pos += TLVHeaderLen
 	if uint64(size) > uint64(d.Remaining()) {
 		d.Fail(field, at, "%s element claims %d data bytes, only %d left", typ, size, d.Remaining())
@@ -303,7 +303,7 @@ func (d *Decoder) TLVTo(dst *TLV, field string) {
 		return
 	}
 	dst.Type = typ
-	dst.Data = append(dst.Data[:0], d.b[off:off+n]...)
+	dst.Data = append(dst.Data[:0], d.cur()[off:off+n]...)
 }
 
 // TLVString reads a wchar-str information element.
@@ -317,7 +317,7 @@ func (d *Decoder) TLVString(field string) string {
 		d.Fail(field, at, "expected a wchar-str information element, found %s", typ)
 		return ""
 	}
-	return decodeUTF16(d.b[off : off+n])
+	return decodeUTF16(d.cur()[off : off+n])
 }
 
 // TLVStringTo reads a wchar-str information element into *dst, converted
@@ -360,7 +360,7 @@ func (d *Decoder) TLVUint16TableTo(dst []uint16, field string) []uint16 {
 	}
 	dst = Resize(dst, n/2)
 	for i := range dst {
-		dst[i] = binary.LittleEndian.Uint16(d.b[off+2*i:])
+		dst[i] = binary.LittleEndian.Uint16(d.cur()[off+2*i:])
 	}
 	return dst
 }
