@@ -142,6 +142,10 @@ type Producer interface {
 	// WriteDatagram sends one DSS datagram of the given session. Datagrams
 	// are never split or merged: one call is one segment at the host.
 	WriteDatagram(session uint8, p []byte) error
+	// MaxDatagram is the largest datagram WriteDatagram accepts: what fits
+	// in one NTB, or the interface MTU. A modem's log segments must not
+	// be larger (cap MaxSegmentSize to it).
+	MaxDatagram() int
 	// Flush pushes out anything batched (a partly filled NTB).
 	Flush() error
 	// Describe says where the datagrams go.

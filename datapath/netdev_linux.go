@@ -393,6 +393,10 @@ func (p *EthernetProducer) WriteDatagram(session uint8, d []byte) error {
 	return nil
 }
 
+// MaxDatagram returns the interface MTU: the kernel accepts frames of up
+// to MTU bytes plus the 18-byte 802.1Q Ethernet header.
+func (p *EthernetProducer) MaxDatagram() int { return p.mtu }
+
 // Flush does nothing: every datagram is sent at once.
 func (p *EthernetProducer) Flush() error { return nil }
 

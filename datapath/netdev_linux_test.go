@@ -388,6 +388,21 @@ func TestNetdevErrors(t *testing.T) {
 	if err := prod.WriteDatagram(0, make([]byte, 3000)); err == nil || !strings.Contains(err.Error(), "MTU 1500") {
 		t.Fatalf("oversized datagram: %v", err)
 	}
+	if m := prod.MaxDatagram(); m != 1500 {
+		t.Fatalf("MaxDatagram() = %d", m)
+	}
+	if err := prod.WriteDatagram(0, make([]byte, 1501)); err == nil {
+		t.Fatal("MTU+1 accepted")
+	}
+	if err := prod.WriteDatagram(0, bytes.Repeat([]byte{9}, 1500)); err != nil {
+		t.Fatalf("MTU-sized datagram: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	d, err := src.ReadDatagram(ctx)
+	cancel()
+	if err != nil || len(d.Data) != 1500 || d.Truncated() {
+		t.Fatalf("MTU-sized datagram received as %d bytes: %v", len(d.Data), err)
+	}
 	if err := prod.WriteDatagram(0, nil); err == nil {
 		t.Fatal("empty datagram accepted")
 	}

@@ -311,6 +311,23 @@ func TestNTBProducer(t *testing.T) {
 	if err := p.WriteDatagram(0, make([]byte, 4000)); !errors.Is(err, ntb.ErrTooLarge) {
 		t.Errorf("oversized datagram: %v", err)
 	}
+	// NTH16 (12) + NDP16 with one entry (16): 2020 bytes fit in 2048.
+	if m := p.MaxDatagram(); m != 2048-12-16 {
+		t.Errorf("MaxDatagram() = %d", m)
+	}
+	for _, o := range []NTBProducerOptions{{}, {Format: ntb.NTB32, MaxSize: 100000}, {Divisor: 16, Remainder: 3, NdpAlignment: 16}} {
+		q, err := NewNTBStreamProducer(io.Discard, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := q.MaxDatagram()
+		if err := q.WriteDatagram(1, make([]byte, m)); err != nil {
+			t.Errorf("%+v: MaxDatagram %d does not fit: %v", o, m, err)
+		}
+		if err := q.WriteDatagram(1, make([]byte, m+1)); !errors.Is(err, ntb.ErrTooLarge) {
+			t.Errorf("%+v: MaxDatagram+1 = %d: %v", o, m+1, err)
+		}
+	}
 	if err := p.WriteDatagram(0, nil); err == nil {
 		t.Error("empty datagram accepted")
 	}

@@ -44,6 +44,7 @@ type NTBStreamProducer struct {
 	timer  *time.Timer
 	err    error // sticky write error
 	closed bool
+	maxDG  int
 }
 
 // NewNTBStreamProducer returns a producer writing to w. It does not close w.
@@ -63,6 +64,22 @@ func NewNTBStreamProducer(w io.Writer, opts NTBProducerOptions) (*NTBStreamProdu
 	if err := probe.Add(ntb.DSS, 0, []byte{0}); err != nil && !errors.Is(err, ntb.ErrTooLarge) {
 		return nil, fmt.Errorf("datapath: NTB producer: %w", err)
 	}
+	// The largest datagram that fits in an empty block, found by trying:
+	// it depends on the header, NDP and alignment settings.
+	lo, hi := 0, b.MaxSize
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		probe := *b
+		probe.Reset()
+		if probe.Add(ntb.DSS, 0, make([]byte, mid)) == nil {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 {
+		return nil, fmt.Errorf("datapath: NTB producer: no datagram fits in a block of %d bytes", b.MaxSize)
+	}
 	desc := opts.Desc
 	if desc == "" {
 		desc = fmt.Sprintf("%T", w)
@@ -72,6 +89,7 @@ func NewNTBStreamProducer(w io.Writer, opts NTBProducerOptions) (*NTBStreamProdu
 		f = ntb.NTB16
 	}
 	return &NTBStreamProducer{
+		maxDG: lo,
 		b:     b,
 		w:     ntb.NewWriter(w),
 		delay: opts.FlushDelay,
@@ -81,6 +99,9 @@ func NewNTBStreamProducer(w io.Writer, opts NTBProducerOptions) (*NTBStreamProdu
 
 // Describe says where the datagrams go.
 func (p *NTBStreamProducer) Describe() string { return p.desc }
+
+// MaxDatagram returns the largest datagram that fits in one block.
+func (p *NTBStreamProducer) MaxDatagram() int { return p.maxDG }
 
 // Written returns the number of NTB bytes written so far.
 func (p *NTBStreamProducer) Written() int64 {

@@ -35,5 +35,6 @@ func NewEthernetProducer(ifname string, opts EthernetProducerOptions) (*Ethernet
 
 func (p *EthernetProducer) WriteDatagram(session uint8, d []byte) error { return errNotLinux }
 func (p *EthernetProducer) Flush() error                                { return nil }
+func (p *EthernetProducer) MaxDatagram() int                            { return 0 }
 func (p *EthernetProducer) Describe() string                            { return "unavailable" }
 func (p *EthernetProducer) Close() error                                { return nil }
