@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"io"
 	"strconv"
 
 	"github.com/gombim/gombim/mbim"
@@ -26,7 +27,8 @@ var (
 //
 // errors.Is(err, ErrDeviceGone) is true, and so is errors.Is(err, io.EOF)
 // when the transport reported end of file or a hang-up (which it does as
-// errors wrapping io.EOF).
+// errors wrapping io.EOF, or io.ErrUnexpectedEOF part-way through a
+// message).
 type GoneError struct {
 	Device string // the transport's description, e.g. "cdc-wdm /dev/cdc-wdm0 (max 4096)"
 	Err    error  // what the transport reported
@@ -37,8 +39,15 @@ func (e *GoneError) Error() string {
 		"); check dmesg, reconnect the modem (or restart the simulator or proxy), then open the device again"
 }
 
-// Unwrap returns ErrDeviceGone and the transport's error.
-func (e *GoneError) Unwrap() []error { return []error{ErrDeviceGone, e.Err} }
+// Unwrap returns ErrDeviceGone and the transport's error, and io.EOF when
+// that error is an unexpected EOF (the stream ended part-way through a
+// message), which is an end of file too.
+func (e *GoneError) Unwrap() []error {
+	if errors.Is(e.Err, io.ErrUnexpectedEOF) && !errors.Is(e.Err, io.EOF) {
+		return []error{ErrDeviceGone, e.Err, io.EOF}
+	}
+	return []error{ErrDeviceGone, e.Err}
+}
 
 // FunctionError is a FUNCTION_ERROR message the device sent in answer to a
 // request: the device could not process the request at the protocol level

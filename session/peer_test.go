@@ -27,10 +27,11 @@ import (
 // peer is the device end of a transport.Pipe, driven by a test. A
 // goroutine reads the transfers from the host into in.
 type peer struct {
-	t    testing.TB
-	conn transport.Conn
-	in   chan []byte
-	r    *mbim.Reassembler
+	t      testing.TB
+	conn   transport.Conn
+	in     chan []byte
+	r      *mbim.Reassembler
+	helper bool // used from a goroutine other than the test's
 }
 
 func newPeer(t testing.TB, conn transport.Conn) *peer {
@@ -83,8 +84,18 @@ func (p *peer) recvErr(timeout time.Duration) (mbim.Message, error) {
 // or a helper goroutine playing the device).
 func (p *peer) fatalf(format string, args ...any) {
 	p.t.Helper()
-	p.t.Errorf(format, args...)
-	runtime.Goexit()
+	if p.helper {
+		p.t.Errorf(format, args...)
+		runtime.Goexit()
+	}
+	p.t.Fatalf(format, args...)
+}
+
+// inGoroutine returns a copy of p for a goroutine other than the test's.
+func (p *peer) inGoroutine() *peer {
+	c := *p
+	c.helper = true
+	return &c
 }
 
 // recv is recvErr failing the test after 5 seconds.
@@ -249,7 +260,7 @@ func pipeSession(t *testing.T, opts Options, services []basicconnect.DeviceServi
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p.handshake(services, version)
+		p.inGoroutine().handshake(services, version)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

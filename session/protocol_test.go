@@ -362,12 +362,10 @@ func TestFragmentTimeout(t *testing.T) {
 	if he.TransactionID != req.TransactionID || he.ErrorCode != mbim.ErrTimeoutFragment {
 		t.Errorf("HOST_ERROR %v, want timeout-fragment for transaction %d", he, req.TransactionID)
 	}
-	// The rest of the message, late, is a continuation without a start.
+	// The rest of the message, late, is a continuation without a start:
+	// the transaction was already answered with HOST_ERROR.
 	p.sendRaw(frags[2])
-	he = p.expect(mbim.TypeHostError)
-	if he.ErrorCode != mbim.ErrFragmentOutOfSequence {
-		t.Errorf("late fragment answered with %v", he)
-	}
+	p.quiet(50 * time.Millisecond)
 }
 
 func TestMalformedResponse(t *testing.T) {

@@ -189,6 +189,8 @@ type Session struct {
 	pending   map[uint32]*call
 	abandoned [abandonedRing]uint32
 	abandonN  int
+	faulted   [16]uint32 // transaction ids recently answered with HOST_ERROR
+	faultN    int
 	dead      chan struct{}  // closed on entering stateDead
 	wg        sync.WaitGroup // reader, fragment timer, HOST_ERROR writers, callbacks
 
@@ -715,10 +717,30 @@ func (s *Session) reassemblyFailed(err error) {
 	s.log.Warn("unusable transfer from the device", "err", err)
 }
 
+// protocolFault answers a reassembly failure with HOST_ERROR, once per
+// transaction id (a message broken into many fragments would otherwise
+// draw one HOST_ERROR per fragment), and fails the waiting request.
 func (s *Session) protocolFault(re *mbim.ReassemblyError) {
-	s.log.Warn("protocol fault; answering with HOST_ERROR", "transaction", re.TransactionID,
-		"code", re.Code.String(), "err", re.Error())
-	s.hostError(re.TransactionID, re.Code)
+	s.mu.Lock()
+	again := false
+	for _, t := range s.faulted {
+		if t == re.TransactionID && t != 0 {
+			again = true
+		}
+	}
+	if !again {
+		s.faulted[s.faultN%len(s.faulted)] = re.TransactionID
+		s.faultN++
+	}
+	s.mu.Unlock()
+	if again {
+		s.log.Debug("protocol fault in a message already answered with HOST_ERROR", "transaction", re.TransactionID,
+			"code", re.Code.String(), "err", re.Error())
+	} else {
+		s.log.Warn("protocol fault; answering with HOST_ERROR", "transaction", re.TransactionID,
+			"code", re.Code.String(), "err", re.Error())
+		s.hostError(re.TransactionID, re.Code)
+	}
 	s.fail(re.TransactionID, re.Type, re)
 }
 
