@@ -1,0 +1,414 @@
+package proxy
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gombim/gombim/mbim"
+	"github.com/gombim/gombim/transport"
+)
+
+// maxBadMessages is how many unusable messages in a row a client may send
+// before it is disconnected.
+const maxBadMessages = 64
+
+// client is one connection to the proxy.
+//
+// Its reader goroutine reads requests, answers the ones the proxy handles
+// itself and writes the others to the device directly (no hand-off on the
+// request path). Everything for the client — answers, indications — goes
+// through its bounded queue, drained by its writer goroutine; the device
+// reader only ever does a non-blocking send to it, and drops the client if
+// the queue is full.
+type client struct {
+	s    *Server
+	id   uint64
+	conn transport.Conn
+	raw  transport.RawWriter // nil if conn cannot write several messages at once
+	cred transport.Cred
+	comm string
+
+	out       chan []byte   // each element: one or more whole messages
+	done      chan struct{} // closed by close
+	closed    atomic.Bool
+	closeOnce sync.Once
+	slots     chan struct{} // in-flight requests
+
+	devRef      atomic.Pointer[device] // device it is attached to (maybe still opening)
+	dev         atomic.Pointer[device] // device it may use (configuration answered)
+	configuring atomic.Bool
+	subs        atomic.Pointer[subList]
+	mct         atomic.Int32 // max control transfer towards the client
+
+	reasm *mbim.Reassembler // only used by the reader goroutine
+	ctr   counters
+}
+
+func newClient(s *Server, id uint64, conn transport.Conn, cred transport.Cred, comm string) *client {
+	c := &client{
+		s:     s,
+		id:    id,
+		conn:  conn,
+		cred:  cred,
+		comm:  comm,
+		out:   make(chan []byte, s.cfg.ClientQueue),
+		done:  make(chan struct{}),
+		slots: make(chan struct{}, s.cfg.MaxInFlight),
+		reasm: mbim.NewReassembler(0, 5*time.Second),
+	}
+	c.raw, _ = conn.(transport.RawWriter)
+	c.subs.Store(standardList)
+	c.mct.Store(defaultControlTransfer)
+	return c
+}
+
+func (c *client) start() {
+	c.s.wg.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+// close disconnects the client once. dropped counts it as dropped.
+func (c *client) close(reason string, dropped bool) {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		close(c.done)
+		c.conn.Close()
+		if d := c.devRef.Load(); d != nil {
+			d.detach(c)
+		}
+		c.s.removeClient(c)
+		if dropped {
+			c.s.dropped.Add(1)
+			c.s.log.Warn("client dropped", "client", c.id, "pid", c.cred.PID, "comm", c.comm, "reason", reason)
+		} else {
+			c.s.log.Debug("client disconnected", "client", c.id, "reason", reason)
+		}
+	})
+}
+
+// send queues one or more whole messages for the client without blocking.
+// A client whose queue is full is disconnected.
+func (c *client) send(b []byte) {
+	if c.closed.Load() {
+		return
+	}
+	if mct := int(c.mct.Load()); len(b) > mct && isSingleMessage(b) {
+		if frags, err := mbim.Fragment(nil, b, mct); err == nil && len(frags) > 1 {
+			joined := make([]byte, 0, len(b)+len(frags)*20)
+			for _, f := range frags {
+				joined = append(joined, f...)
+			}
+			b = joined
+		}
+	}
+	select {
+	case c.out <- b:
+	default:
+		c.close("too slow: "+itoa(len(c.out))+" messages waiting to be written", true)
+	}
+}
+
+func isSingleMessage(b []byte) bool { return len(b) >= 12 && int(le32(b, offLength)) == len(b) }
+
+// fail answers a request with a FUNCTION_ERROR.
+func (c *client) fail(tid uint32, code mbim.ProtocolError) {
+	c.ctr.errors.Add(1)
+	c.send(functionError(tid, code))
+}
+
+// acquire takes an in-flight slot, waiting while the client has too many
+// requests outstanding. It returns false if the client went away.
+func (c *client) acquire() bool {
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+func (c *client) release() {
+	select {
+	case <-c.slots:
+	default:
+	}
+}
+
+func (c *client) writeLoop() {
+	defer c.s.wg.Done()
+	var batch []byte
+	for {
+		var b []byte
+		select {
+		case b = <-c.out:
+		case <-c.done:
+			return
+		}
+		// Coalesce what else is queued into one write.
+		if c.raw != nil && len(c.out) > 0 {
+			batch = append(batch[:0], b...)
+			for len(batch) < 64<<10 {
+				select {
+				case more := <-c.out:
+					batch = append(batch, more...)
+					continue
+				default:
+				}
+				break
+			}
+			b = batch
+		}
+		var err error
+		if c.raw != nil {
+			err = c.raw.WriteRaw(b)
+		} else {
+			err = writeMessages(c.conn, b)
+		}
+		if err != nil {
+			c.close("write failed: "+err.Error(), false)
+			return
+		}
+		c.ctr.bytesOut.Add(uint64(len(b)))
+		if cap(batch) > 256<<10 {
+			batch = nil
+		}
+	}
+}
+
+// writeMessages writes the whole messages concatenated in b one by one.
+func writeMessages(conn transport.Conn, b []byte) error {
+	for len(b) >= 12 {
+		n := int(le32(b, offLength))
+		if n < 12 || n > len(b) {
+			return errors.New("proxy: internal error: bad message in client queue")
+		}
+		if err := conn.WriteMessage(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func (c *client) readLoop() {
+	defer c.s.wg.Done()
+	bad := 0
+	for {
+		b, err := c.conn.ReadMessage()
+		if err != nil {
+			var fe *transport.FramingError
+			if errors.As(err, &fe) {
+				c.ctr.errors.Add(1)
+				if bad++; bad > maxBadMessages {
+					c.close("too many malformed messages: "+err.Error(), true)
+					return
+				}
+				continue
+			}
+			c.close("connection closed: "+err.Error(), false)
+			return
+		}
+		c.ctr.bytesIn.Add(uint64(len(b)))
+		full, rerr := c.reasm.Add(b, time.Now())
+		if rerr != nil {
+			c.ctr.errors.Add(1)
+			var re *mbim.ReassemblyError
+			if errors.As(rerr, &re) {
+				c.send(functionError(re.TransactionID, re.Code))
+			}
+			if full == nil {
+				if bad++; bad > maxBadMessages {
+					c.close("too many malformed messages: "+rerr.Error(), true)
+					return
+				}
+				continue
+			}
+		}
+		if full == nil {
+			continue
+		}
+		if c.handle(full) {
+			bad = 0
+		} else if bad++; bad > maxBadMessages {
+			c.close("too many malformed messages", true)
+			return
+		}
+	}
+}
+
+// handle processes one complete message from the client. b is owned by
+// the reader until the next read. It reports whether the message was
+// usable.
+func (c *client) handle(b []byte) bool {
+	m, err := mbim.ParseMessage(b)
+	if err != nil {
+		c.ctr.errors.Add(1)
+		c.s.log.Debug("malformed message from client", "client", c.id, "err", err)
+		if m.Type == mbim.TypeCommand {
+			c.send(functionError(m.TransactionID, mbim.ErrUnknown))
+		}
+		return false
+	}
+	switch m.Type {
+	case mbim.TypeOpen:
+		// Answered locally: the proxy keeps the device open for everyone.
+		if mct := m.MaxControlTransfer; mct >= mbim.MinControlTransfer {
+			c.mct.Store(int32(min(mct, 1<<20)))
+		}
+		st := mbim.StatusFailure
+		if d := c.dev.Load(); d == nil {
+			c.s.log.Warn("client sent OPEN before configuring the proxy", "client", c.id)
+		} else if !d.isOpen() {
+			c.s.log.Warn("client sent OPEN while the device is not open", "client", c.id, "device", d.path)
+		} else {
+			st = mbim.StatusNone
+		}
+		if st != mbim.StatusNone {
+			c.ctr.errors.Add(1)
+		}
+		c.send(buildScalar(mbim.TypeOpenDone, m.TransactionID, uint32(st)))
+	case mbim.TypeClose:
+		// Answered locally; the device stays open for the other clients.
+		c.send(buildScalar(mbim.TypeCloseDone, m.TransactionID, uint32(mbim.StatusNone)))
+	case mbim.TypeCommand:
+		c.ctr.requests.Add(1)
+		if m.Service == uuidProxyControl {
+			c.proxyControl(&m)
+			return true
+		}
+		d := c.dev.Load()
+		if d == nil {
+			c.s.log.Debug("command before the proxy was configured", "client", c.id)
+			c.fail(m.TransactionID, mbim.ErrNotOpened)
+			return true
+		}
+		if m.Service == uuidBasicConnect && m.CID == cidSubscribeList {
+			d.subscribe(c, &m)
+			return true
+		}
+		kind := kindForward
+		if m.Service == uuidMSBasicExt && m.CID == cidMSVersion && m.CommandType == mbim.CommandQuery {
+			kind = kindVersion
+		}
+		d.forward(c, b, kind)
+	default:
+		c.ctr.errors.Add(1)
+		c.s.log.Debug("ignoring message that is not a request", "client", c.id, "type", m.Type)
+		return false
+	}
+	return true
+}
+
+// proxyControl handles the proxy-control service, which the proxy
+// implements itself.
+func (c *client) proxyControl(m *mbim.Message) {
+	if m.CID != cidProxyConfiguration {
+		c.ctr.errors.Add(1)
+		c.send(buildCommandDone(m.TransactionID, uuidProxyControl, m.CID, mbim.StatusNoDeviceSupport, nil))
+		return
+	}
+	c.configure(m)
+}
+
+func (c *client) configDone(tid uint32, st mbim.Status) {
+	if st != mbim.StatusNone {
+		c.ctr.errors.Add(1)
+	}
+	c.send(buildCommandDone(tid, uuidProxyControl, cidProxyConfiguration, st, nil))
+}
+
+// configure handles CONFIGURATION with libmbim's answers: BUSY while an
+// earlier configuration of this client is still opening the device;
+// INVALID_PARAMETERS for a query, an unreadable path or timeout, or a path
+// that does not resolve; FAILURE for a path other than the one the client
+// already configured (and, unlike libmbim, which hangs up, when the device
+// cannot be opened); success otherwise, once the device is open.
+func (c *client) configure(m *mbim.Message) {
+	tid := m.TransactionID
+	if c.configuring.Load() {
+		c.s.log.Warn("cannot configure proxy: another request already ongoing", "client", c.id)
+		c.configDone(tid, mbim.StatusBusy)
+		return
+	}
+	if m.CommandType != mbim.CommandSet {
+		c.s.log.Warn("cannot configure proxy: invalid request type", "client", c.id)
+		c.configDone(tid, mbim.StatusInvalidParameters)
+		return
+	}
+	given, err := readString(m.InformationBuffer, 0)
+	if err != nil {
+		c.s.log.Warn("cannot configure proxy: couldn't read device path", "client", c.id, "err", err)
+		c.configDone(tid, mbim.StatusInvalidParameters)
+		return
+	}
+	canon, err := canonicalPath(given)
+	if err != nil {
+		c.s.log.Warn("cannot configure proxy: couldn't look up real device path", "client", c.id, "path", given, "err", err)
+		c.configDone(tid, mbim.StatusInvalidParameters)
+		return
+	}
+	if d := c.devRef.Load(); d != nil {
+		if d.hasKey(canon) {
+			c.configDone(tid, mbim.StatusNone)
+		} else {
+			c.s.log.Warn("cannot configure proxy: different device path given", "client", c.id, "path", given, "configured", d.path)
+			c.configDone(tid, mbim.StatusFailure)
+		}
+		return
+	}
+	if len(m.InformationBuffer) < 12 {
+		c.s.log.Warn("cannot configure proxy: couldn't read timeout", "client", c.id)
+		c.configDone(tid, mbim.StatusInvalidParameters)
+		return
+	}
+	timeout := time.Duration(le32(m.InformationBuffer, 8)) * time.Second
+	if timeout <= 0 {
+		timeout = DefaultOpenTimeout
+	}
+	c.configuring.Store(true)
+	c.s.attach(c, canon, given, timeout, func(d *device, err error) {
+		if err != nil {
+			c.s.log.Warn("cannot configure proxy: couldn't open device", "client", c.id, "path", given, "err", err)
+			c.configuring.Store(false)
+			c.configDone(tid, mbim.StatusFailure)
+			return
+		}
+		c.dev.Store(d)
+		if ind := d.versionIndication(); ind != nil {
+			c.send(ind)
+		}
+		c.s.log.Debug("proxy configured", "client", c.id, "device", d.path)
+		c.configuring.Store(false)
+		c.configDone(tid, mbim.StatusNone)
+	})
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
