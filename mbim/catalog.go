@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -111,19 +112,25 @@ type EnumTable struct {
 
 // Name returns the nickname of v, or its number in hex for values the
 // definition does not know.
-func (t *EnumTable) Name(v uint32) string {
+func (t *EnumTable) Name(v uint32) string { return t.Name64(uint64(v)) }
+
+// Name64 is Name for enumerations of 64 bits.
+func (t *EnumTable) Name64(v uint64) string {
 	for _, e := range t.Values {
-		if e.Value == v {
+		if uint64(e.Value) == v {
 			return e.Name
 		}
 	}
-	return "0x" + strconv.FormatUint(uint64(v), 16)
+	return "0x" + strconv.FormatUint(v, 16)
 }
 
 // Known reports whether v has a name.
-func (t *EnumTable) Known(v uint32) bool {
+func (t *EnumTable) Known(v uint32) bool { return t.Known64(uint64(v)) }
+
+// Known64 is Known for enumerations of 64 bits.
+func (t *EnumTable) Known64(v uint64) bool {
 	for _, e := range t.Values {
-		if e.Value == v {
+		if uint64(e.Value) == v {
 			return true
 		}
 	}
@@ -132,14 +139,22 @@ func (t *EnumTable) Known(v uint32) bool {
 
 // Parse accepts a nickname (case-insensitive, '_' for '-') or a number.
 func (t *EnumTable) Parse(s string) (uint32, error) {
+	v, err := t.parse(s, 32)
+	return uint32(v), err
+}
+
+// Parse64 is Parse for enumerations of 64 bits.
+func (t *EnumTable) Parse64(s string) (uint64, error) { return t.parse(s, 64) }
+
+func (t *EnumTable) parse(s string, bits int) (uint64, error) {
 	k := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
 	for _, e := range t.Values {
 		if e.Name == k {
-			return e.Value, nil
+			return uint64(e.Value), nil
 		}
 	}
-	if n, err := strconv.ParseUint(k, 0, 32); err == nil {
-		return uint32(n), nil
+	if n, err := strconv.ParseUint(k, 0, bits); err == nil {
+		return n, nil
 	}
 	names := make([]string, len(t.Values))
 	for i, e := range t.Values {
@@ -150,21 +165,32 @@ func (t *EnumTable) Parse(s string) (uint32, error) {
 
 // EncodeJSON gives the nickname as a JSON string, or a JSON number for
 // values without one.
-func (t *EnumTable) EncodeJSON(v uint32) ([]byte, error) {
-	if t.Known(v) {
-		return json.Marshal(t.Name(v))
+func (t *EnumTable) EncodeJSON(v uint32) ([]byte, error) { return t.EncodeJSON64(uint64(v)) }
+
+// EncodeJSON64 is EncodeJSON for enumerations of 64 bits.
+func (t *EnumTable) EncodeJSON64(v uint64) ([]byte, error) {
+	if t.Known64(v) {
+		return json.Marshal(t.Name64(v))
 	}
-	return []byte(strconv.FormatUint(uint64(v), 10)), nil
+	return []byte(strconv.FormatUint(v, 10)), nil
 }
 
 // DecodeJSON accepts a nickname string or a number.
 func (t *EnumTable) DecodeJSON(b []byte) (uint32, error) {
+	v, err := t.decodeJSON(b, 32)
+	return uint32(v), err
+}
+
+// DecodeJSON64 is DecodeJSON for enumerations of 64 bits.
+func (t *EnumTable) DecodeJSON64(b []byte) (uint64, error) { return t.decodeJSON(b, 64) }
+
+func (t *EnumTable) decodeJSON(b []byte, bits int) (uint64, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		return t.Parse(s)
+		return t.parse(s, bits)
 	}
-	var n uint32
-	if err := json.Unmarshal(b, &n); err != nil {
+	var n uint64
+	if err := json.Unmarshal(b, &n); err != nil || bits == 32 && n > math.MaxUint32 {
 		return 0, fmt.Errorf("%s: want a name or a number, have %s", t.Type, b)
 	}
 	return n, nil
@@ -172,18 +198,21 @@ func (t *EnumTable) DecodeJSON(b []byte) (uint32, error) {
 
 // FlagNames returns the nicknames of the bits set in v; bits without a name
 // are given in hex.
-func (t *EnumTable) FlagNames(v uint32) []string {
+func (t *EnumTable) FlagNames(v uint32) []string { return t.FlagNames64(uint64(v)) }
+
+// FlagNames64 is FlagNames for flag sets of 64 bits.
+func (t *EnumTable) FlagNames64(v uint64) []string {
 	var out []string
 	rest := v
 	for _, e := range t.Values {
-		if e.Value != 0 && v&e.Value == e.Value {
+		if x := uint64(e.Value); x != 0 && v&x == x {
 			out = append(out, e.Name)
-			rest &^= e.Value
+			rest &^= x
 		}
 	}
 	for rest != 0 {
-		b := uint32(1) << bits.TrailingZeros32(rest)
-		out = append(out, "0x"+strconv.FormatUint(uint64(b), 16))
+		b := uint64(1) << bits.TrailingZeros64(rest)
+		out = append(out, "0x"+strconv.FormatUint(b, 16))
 		rest &^= b
 	}
 	return out
@@ -191,7 +220,10 @@ func (t *EnumTable) FlagNames(v uint32) []string {
 
 // FlagString joins the flag names with ", " ("none" when no bit is set, or
 // the name of the zero value when the definition gives one).
-func (t *EnumTable) FlagString(v uint32) string {
+func (t *EnumTable) FlagString(v uint32) string { return t.FlagString64(uint64(v)) }
+
+// FlagString64 is FlagString for flag sets of 64 bits.
+func (t *EnumTable) FlagString64(v uint64) string {
 	if v == 0 {
 		for _, e := range t.Values {
 			if e.Value == 0 {
@@ -200,17 +232,25 @@ func (t *EnumTable) FlagString(v uint32) string {
 		}
 		return "none"
 	}
-	return strings.Join(t.FlagNames(v), ", ")
+	return strings.Join(t.FlagNames64(v), ", ")
 }
 
 // ParseFlags accepts names separated by '|', ',' or spaces, or a number.
 func (t *EnumTable) ParseFlags(s string) (uint32, error) {
-	var v uint32
+	v, err := t.parseFlags(s, 32)
+	return uint32(v), err
+}
+
+// ParseFlags64 is ParseFlags for flag sets of 64 bits.
+func (t *EnumTable) ParseFlags64(s string) (uint64, error) { return t.parseFlags(s, 64) }
+
+func (t *EnumTable) parseFlags(s string, bits int) (uint64, error) {
+	var v uint64
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || r == ' ' }) {
 		if f == "none" {
 			continue
 		}
-		x, err := t.Parse(f)
+		x, err := t.parse(f, bits)
 		if err != nil {
 			return 0, err
 		}
@@ -221,7 +261,12 @@ func (t *EnumTable) ParseFlags(s string) (uint32, error) {
 
 // MarshalFlagsJSON gives a JSON array of names.
 func (t *EnumTable) MarshalFlagsJSON(v uint32) ([]byte, error) {
-	names := t.FlagNames(v)
+	return t.MarshalFlagsJSON64(uint64(v))
+}
+
+// MarshalFlagsJSON64 is MarshalFlagsJSON for flag sets of 64 bits.
+func (t *EnumTable) MarshalFlagsJSON64(v uint64) ([]byte, error) {
+	names := t.FlagNames64(v)
 	if names == nil {
 		names = []string{}
 	}
@@ -230,16 +275,26 @@ func (t *EnumTable) MarshalFlagsJSON(v uint32) ([]byte, error) {
 
 // UnmarshalFlagsJSON accepts an array of names, a string or a number.
 func (t *EnumTable) UnmarshalFlagsJSON(b []byte) (uint32, error) {
+	v, err := t.unmarshalFlagsJSON(b, 32)
+	return uint32(v), err
+}
+
+// UnmarshalFlagsJSON64 is UnmarshalFlagsJSON for flag sets of 64 bits.
+func (t *EnumTable) UnmarshalFlagsJSON64(b []byte) (uint64, error) {
+	return t.unmarshalFlagsJSON(b, 64)
+}
+
+func (t *EnumTable) unmarshalFlagsJSON(b []byte, bits int) (uint64, error) {
 	var list []string
 	if err := json.Unmarshal(b, &list); err == nil {
-		return t.ParseFlags(strings.Join(list, "|"))
+		return t.parseFlags(strings.Join(list, "|"), bits)
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		return t.ParseFlags(s)
+		return t.parseFlags(s, bits)
 	}
-	var n uint32
-	if err := json.Unmarshal(b, &n); err != nil {
+	var n uint64
+	if err := json.Unmarshal(b, &n); err != nil || bits == 32 && n > math.MaxUint32 {
 		return 0, fmt.Errorf("%s: want a list of names, have %s", t.Type, b)
 	}
 	return n, nil

@@ -127,7 +127,7 @@ func (m *AtdsProvider) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedAtdsProvider0[:])
+		d.FailFixed(fixedAtdsProviderPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -140,7 +140,7 @@ func (m *AtdsProvider) decodeMBIM(d *mbim.Decoder) {
 	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedAtdsProvider0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "PlmnMode", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
+var fixedAtdsProviderPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "PlmnMode", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
 
 // AppendMBIM appends AtdsProvider in its wire form to dst.
 func (m *AtdsProvider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -198,7 +198,7 @@ func (m *SignalResponse) UnmarshalMBIM(b []byte) error {
 func (m *SignalResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedSignalResponse0[:])
+		d.FailFixed(fixedSignalResponsePart0[:])
 		return
 	}
 	d.Advance(28)
@@ -212,7 +212,7 @@ func (m *SignalResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Rssnr = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
 
-var fixedSignalResponse0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rssnr", Size: 4}}
+var fixedSignalResponsePart0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rssnr", Size: 4}}
 
 // AppendMBIM appends SignalResponse in its wire form to dst.
 func (m *SignalResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -259,7 +259,7 @@ func (m *LocationResponse) UnmarshalMBIM(b []byte) error {
 func (m *LocationResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedLocationResponse0[:])
+		d.FailFixed(fixedLocationResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -269,7 +269,7 @@ func (m *LocationResponse) decodeMBIM(d *mbim.Decoder) {
 	m.CellId = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedLocationResponse0 = [...]mbim.FixedField{{Name: "Lac", Size: 4}, {Name: "Tac", Size: 4}, {Name: "CellId", Size: 4}}
+var fixedLocationResponsePart0 = [...]mbim.FixedField{{Name: "Lac", Size: 4}, {Name: "Tac", Size: 4}, {Name: "CellId", Size: 4}}
 
 // AppendMBIM appends LocationResponse in its wire form to dst.
 func (m *LocationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -310,7 +310,7 @@ func (m *OperatorsResponse) UnmarshalMBIM(b []byte) error {
 func (m *OperatorsResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedOperatorsResponse0[:])
+		d.FailFixed(fixedOperatorsResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -331,7 +331,7 @@ func (m *OperatorsResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedOperatorsResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedOperatorsResponsePart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends OperatorsResponse in its wire form to dst.
 func (m *OperatorsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -383,7 +383,7 @@ func (m *RatSet) UnmarshalMBIM(b []byte) error {
 func (m *RatSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRatSet0[:])
+		d.FailFixed(fixedRatSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -391,7 +391,7 @@ func (m *RatSet) decodeMBIM(d *mbim.Decoder) {
 	m.Mode = AtdsRatMode(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRatSet0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
+var fixedRatSetPart0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
 
 // AppendMBIM appends RatSet in its wire form to dst.
 func (m *RatSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -430,7 +430,7 @@ func (m *RatResponse) UnmarshalMBIM(b []byte) error {
 func (m *RatResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRatResponse0[:])
+		d.FailFixed(fixedRatResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -438,7 +438,7 @@ func (m *RatResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Mode = AtdsRatMode(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRatResponse0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
+var fixedRatResponsePart0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
 
 // AppendMBIM appends RatResponse in its wire form to dst.
 func (m *RatResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -486,7 +486,7 @@ func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedRegisterStateResponse0[:])
+		d.FailFixed(fixedRegisterStateResponsePart0[:])
 		return
 	}
 	d.Advance(48)
@@ -502,7 +502,7 @@ func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
 	m.RegistrationFlag = basicconnect.RegistrationFlag(binary.LittleEndian.Uint32(b0[44:]))
 }
 
-var fixedRegisterStateResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
+var fixedRegisterStateResponsePart0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponse in its wire form to dst.
 func (m *RegisterStateResponse) AppendMBIM(dst []byte) ([]byte, error) {

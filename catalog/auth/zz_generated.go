@@ -40,7 +40,7 @@ func (m *AkaQuery) UnmarshalMBIM(b []byte) error {
 func (m *AkaQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedAkaQuery0[:])
+		d.FailFixed(fixedAkaQueryPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -49,7 +49,7 @@ func (m *AkaQuery) decodeMBIM(d *mbim.Decoder) {
 	m.Autn = append(m.Autn[:0], b0[16:32]...)
 }
 
-var fixedAkaQuery0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}}
+var fixedAkaQueryPart0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}}
 
 // AppendMBIM appends AkaQuery in its wire form to dst.
 func (m *AkaQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -99,7 +99,7 @@ func (m *AkaResponse) UnmarshalMBIM(b []byte) error {
 func (m *AkaResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 66 {
-		d.FailFixed(fixedAkaResponse0[:])
+		d.FailFixed(fixedAkaResponsePart0[:])
 		return
 	}
 	d.Advance(66)
@@ -111,7 +111,7 @@ func (m *AkaResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Auts = append(m.Auts[:0], b0[52:66]...)
 }
 
-var fixedAkaResponse0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
+var fixedAkaResponsePart0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
 
 // AppendMBIM appends AkaResponse in its wire form to dst.
 func (m *AkaResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -169,7 +169,7 @@ func (m *AkapQuery) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedAkapQuery0[:])
+		d.FailFixed(fixedAkapQueryPart0[:])
 		return
 	}
 	d.Advance(40)
@@ -179,7 +179,7 @@ func (m *AkapQuery) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.NetworkName, "NetworkName", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
 }
 
-var fixedAkapQuery0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}, {Name: "NetworkName", Size: 8}}
+var fixedAkapQueryPart0 = [...]mbim.FixedField{{Name: "Rand", Size: 16}, {Name: "Autn", Size: 16}, {Name: "NetworkName", Size: 8}}
 
 // AppendMBIM appends AkapQuery in its wire form to dst.
 func (m *AkapQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -234,7 +234,7 @@ func (m *AkapResponse) UnmarshalMBIM(b []byte) error {
 func (m *AkapResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 66 {
-		d.FailFixed(fixedAkapResponse0[:])
+		d.FailFixed(fixedAkapResponsePart0[:])
 		return
 	}
 	d.Advance(66)
@@ -246,7 +246,7 @@ func (m *AkapResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Auts = append(m.Auts[:0], b0[52:66]...)
 }
 
-var fixedAkapResponse0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
+var fixedAkapResponsePart0 = [...]mbim.FixedField{{Name: "Res", Size: 16}, {Name: "ResLen", Size: 4}, {Name: "IntegratingKey", Size: 16}, {Name: "CipheringKey", Size: 16}, {Name: "Auts", Size: 14}}
 
 // AppendMBIM appends AkapResponse in its wire form to dst.
 func (m *AkapResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -304,7 +304,7 @@ func (m *SimQuery) UnmarshalMBIM(b []byte) error {
 func (m *SimQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 52 {
-		d.FailFixed(fixedSimQuery0[:])
+		d.FailFixed(fixedSimQueryPart0[:])
 		return
 	}
 	d.Advance(52)
@@ -315,7 +315,7 @@ func (m *SimQuery) decodeMBIM(d *mbim.Decoder) {
 	m.N = uint32(binary.LittleEndian.Uint32(b0[48:]))
 }
 
-var fixedSimQuery0 = [...]mbim.FixedField{{Name: "Rand1", Size: 16}, {Name: "Rand2", Size: 16}, {Name: "Rand3", Size: 16}, {Name: "N", Size: 4}}
+var fixedSimQueryPart0 = [...]mbim.FixedField{{Name: "Rand1", Size: 16}, {Name: "Rand2", Size: 16}, {Name: "Rand3", Size: 16}, {Name: "N", Size: 4}}
 
 // AppendMBIM appends SimQuery in its wire form to dst.
 func (m *SimQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -372,7 +372,7 @@ func (m *SimResponse) UnmarshalMBIM(b []byte) error {
 func (m *SimResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedSimResponse0[:])
+		d.FailFixed(fixedSimResponsePart0[:])
 		return
 	}
 	d.Advance(40)
@@ -386,7 +386,7 @@ func (m *SimResponse) decodeMBIM(d *mbim.Decoder) {
 	m.N = uint32(binary.LittleEndian.Uint32(b0[36:]))
 }
 
-var fixedSimResponse0 = [...]mbim.FixedField{{Name: "Sres1", Size: 4}, {Name: "Kc1", Size: 8}, {Name: "Sres2", Size: 4}, {Name: "Kc2", Size: 8}, {Name: "Sres3", Size: 4}, {Name: "Kc3", Size: 8}, {Name: "N", Size: 4}}
+var fixedSimResponsePart0 = [...]mbim.FixedField{{Name: "Sres1", Size: 4}, {Name: "Kc1", Size: 8}, {Name: "Sres2", Size: 4}, {Name: "Kc2", Size: 8}, {Name: "Sres3", Size: 4}, {Name: "Kc3", Size: 8}, {Name: "N", Size: 4}}
 
 // AppendMBIM appends SimResponse in its wire form to dst.
 func (m *SimResponse) AppendMBIM(dst []byte) ([]byte, error) {

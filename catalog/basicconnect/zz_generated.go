@@ -323,8 +323,8 @@ func ParseDataClassV3(s string) (DataClassV3, error) {
 	return DataClassV3(x), err
 }
 
-// DataSubclass refines the 5G data class (MBIMEx 3.0).
-type DataSubclass uint32
+// DataSubclass refines the 5G data class (MBIMEx 3.0). A 64-bit flag set: the MS device caps carry it in 64 bits; the fields of 32 bits that carry it refuse to encode higher bits.
+type DataSubclass uint64
 
 // Values of DataSubclass.
 const (
@@ -349,23 +349,23 @@ var dataSubclassTable = mbim.EnumTable{Type: "DataSubclass", Values: []mbim.Enum
 func DataSubclassValues() []mbim.EnumValue { return dataSubclassTable.Values }
 
 // String lists the names of the flags set, separated by ", ".
-func (v DataSubclass) String() string { return dataSubclassTable.FlagString(uint32(v)) }
+func (v DataSubclass) String() string { return dataSubclassTable.FlagString64(uint64(v)) }
 
 // MarshalJSON gives a JSON array of flag names.
 func (v DataSubclass) MarshalJSON() ([]byte, error) {
-	return dataSubclassTable.MarshalFlagsJSON(uint32(v))
+	return dataSubclassTable.MarshalFlagsJSON64(uint64(v))
 }
 
 // UnmarshalJSON accepts an array of names, a "a|b" string or a number.
 func (v *DataSubclass) UnmarshalJSON(b []byte) error {
-	x, err := dataSubclassTable.UnmarshalFlagsJSON(b)
+	x, err := dataSubclassTable.UnmarshalFlagsJSON64(b)
 	*v = DataSubclass(x)
 	return err
 }
 
 // ParseDataSubclass parses flag names separated by '|' or ',', or a number.
 func ParseDataSubclass(s string) (DataSubclass, error) {
-	x, err := dataSubclassTable.ParseFlags(s)
+	x, err := dataSubclassTable.ParseFlags64(s)
 	return DataSubclass(x), err
 }
 
@@ -2065,7 +2065,7 @@ func (m *PinDesc) UnmarshalMBIM(b []byte) error {
 func (m *PinDesc) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedPinDesc0[:])
+		d.FailFixed(fixedPinDescPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -2076,7 +2076,7 @@ func (m *PinDesc) decodeMBIM(d *mbim.Decoder) {
 	m.PinLengthMax = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedPinDesc0 = [...]mbim.FixedField{{Name: "PinMode", Size: 4}, {Name: "PinFormat", Size: 4}, {Name: "PinLengthMin", Size: 4}, {Name: "PinLengthMax", Size: 4}}
+var fixedPinDescPart0 = [...]mbim.FixedField{{Name: "PinMode", Size: 4}, {Name: "PinFormat", Size: 4}, {Name: "PinLengthMin", Size: 4}, {Name: "PinLengthMax", Size: 4}}
 
 // AppendMBIM appends PinDesc in its wire form to dst.
 func (m *PinDesc) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2123,7 +2123,7 @@ func (m *Provider) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedProvider0[:])
+		d.FailFixed(fixedProviderPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -2136,7 +2136,7 @@ func (m *Provider) decodeMBIM(d *mbim.Decoder) {
 	m.ErrorRate = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedProvider0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "CellularClass", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
+var fixedProviderPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "ProviderState", Size: 4}, {Name: "ProviderName", Size: 8}, {Name: "CellularClass", Size: 4}, {Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}}
 
 // AppendMBIM appends Provider in its wire form to dst.
 func (m *Provider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2194,7 +2194,7 @@ func (m *ProvisionedContextElement) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 52 {
-		d.FailFixed(fixedProvisionedContextElement0[:])
+		d.FailFixed(fixedProvisionedContextElementPart0[:])
 		return
 	}
 	d.Advance(52)
@@ -2208,7 +2208,7 @@ func (m *ProvisionedContextElement) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = AuthProtocol(binary.LittleEndian.Uint32(b0[48:]))
 }
 
-var fixedProvisionedContextElement0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedProvisionedContextElementPart0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElement in its wire form to dst.
 func (m *ProvisionedContextElement) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2265,7 +2265,7 @@ func (m *IPv4Element) UnmarshalMBIM(b []byte) error {
 func (m *IPv4Element) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIPv4Element0[:])
+		d.FailFixed(fixedIPv4ElementPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -2274,7 +2274,7 @@ func (m *IPv4Element) decodeMBIM(d *mbim.Decoder) {
 	m.IPv4Address = netip.AddrFrom4([4]byte(b0[4:8]))
 }
 
-var fixedIPv4Element0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv4Address", Size: 4}}
+var fixedIPv4ElementPart0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv4Address", Size: 4}}
 
 // AppendMBIM appends IPv4Element in its wire form to dst.
 func (m *IPv4Element) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2314,7 +2314,7 @@ func (m *IPv6Element) UnmarshalMBIM(b []byte) error {
 func (m *IPv6Element) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedIPv6Element0[:])
+		d.FailFixed(fixedIPv6ElementPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -2323,7 +2323,7 @@ func (m *IPv6Element) decodeMBIM(d *mbim.Decoder) {
 	m.IPv6Address = netip.AddrFrom16([16]byte(b0[4:20]))
 }
 
-var fixedIPv6Element0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv6Address", Size: 16}}
+var fixedIPv6ElementPart0 = [...]mbim.FixedField{{Name: "OnLinkPrefixLength", Size: 4}, {Name: "IPv6Address", Size: 16}}
 
 // AppendMBIM appends IPv6Element in its wire form to dst.
 func (m *IPv6Element) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2365,7 +2365,7 @@ func (m *DeviceServiceElement) UnmarshalMBIM(b []byte) error {
 func (m *DeviceServiceElement) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedDeviceServiceElement0[:])
+		d.FailFixed(fixedDeviceServiceElementPart0[:])
 		return
 	}
 	d.Advance(28)
@@ -2377,7 +2377,7 @@ func (m *DeviceServiceElement) decodeMBIM(d *mbim.Decoder) {
 	m.Cids = mbim.U32Array(d, m.Cids, "Cids", nCidsCount)
 }
 
-var fixedDeviceServiceElement0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssPayload", Size: 4}, {Name: "MaxDssInstances", Size: 4}, {Name: "CidsCount", Size: 4}}
+var fixedDeviceServiceElementPart0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssPayload", Size: 4}, {Name: "MaxDssInstances", Size: 4}, {Name: "CidsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceElement in its wire form to dst.
 func (m *DeviceServiceElement) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2422,7 +2422,7 @@ func (m *EventEntry) UnmarshalMBIM(b []byte) error {
 func (m *EventEntry) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedEventEntry0[:])
+		d.FailFixed(fixedEventEntryPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -2432,7 +2432,7 @@ func (m *EventEntry) decodeMBIM(d *mbim.Decoder) {
 	m.Cids = mbim.U32Array(d, m.Cids, "Cids", nCidsCount)
 }
 
-var fixedEventEntry0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "CidsCount", Size: 4}}
+var fixedEventEntryPart0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "CidsCount", Size: 4}}
 
 // AppendMBIM appends EventEntry in its wire form to dst.
 func (m *EventEntry) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2476,7 +2476,7 @@ func (m *PacketFilter) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedPacketFilter0[:])
+		d.FailFixed(fixedPacketFilterPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -2486,7 +2486,7 @@ func (m *PacketFilter) decodeMBIM(d *mbim.Decoder) {
 	m.PacketMask = d.BytesAt(m.PacketMask, "PacketMask", p0+8, binary.LittleEndian.Uint32(b0[8:]), nFilterSize)
 }
 
-var fixedPacketFilter0 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}}
+var fixedPacketFilterPart0 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}}
 
 // AppendMBIM appends PacketFilter in its wire form to dst.
 func (m *PacketFilter) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2540,7 +2540,7 @@ func (m *PacketFilterV3) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedPacketFilterV30[:])
+		d.FailFixed(fixedPacketFilterV3Part0[:])
 		return
 	}
 	d.Advance(16)
@@ -2551,7 +2551,7 @@ func (m *PacketFilterV3) decodeMBIM(d *mbim.Decoder) {
 	m.FilterId = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedPacketFilterV30 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}, {Name: "FilterId", Size: 4}}
+var fixedPacketFilterV3Part0 = [...]mbim.FixedField{{Name: "FilterSize", Size: 4}, {Name: "PacketFilter", Size: 4}, {Name: "PacketMask", Size: 4}, {Name: "FilterId", Size: 4}}
 
 // AppendMBIM appends PacketFilterV3 in its wire form to dst.
 func (m *PacketFilterV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2607,7 +2607,7 @@ func (m *RsrpSnrInfo) UnmarshalMBIM(b []byte) error {
 func (m *RsrpSnrInfo) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedRsrpSnrInfo0[:])
+		d.FailFixed(fixedRsrpSnrInfoPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -2619,7 +2619,7 @@ func (m *RsrpSnrInfo) decodeMBIM(d *mbim.Decoder) {
 	m.SystemType = DataClass(binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedRsrpSnrInfo0 = [...]mbim.FixedField{{Name: "Rsrp", Size: 4}, {Name: "Snr", Size: 4}, {Name: "RsrpThreshold", Size: 4}, {Name: "SnrThreshold", Size: 4}, {Name: "SystemType", Size: 4}}
+var fixedRsrpSnrInfoPart0 = [...]mbim.FixedField{{Name: "Rsrp", Size: 4}, {Name: "Snr", Size: 4}, {Name: "RsrpThreshold", Size: 4}, {Name: "SnrThreshold", Size: 4}, {Name: "SystemType", Size: 4}}
 
 // AppendMBIM appends RsrpSnrInfo in its wire form to dst.
 func (m *RsrpSnrInfo) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2663,7 +2663,7 @@ func (m *Tai) UnmarshalMBIM(b []byte) error {
 func (m *Tai) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedTai0[:])
+		d.FailFixed(fixedTaiPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -2673,7 +2673,7 @@ func (m *Tai) decodeMBIM(d *mbim.Decoder) {
 	m.Tac = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedTai0 = [...]mbim.FixedField{{Name: "PlmnMcc", Size: 2}, {Name: "PlmnMnc", Size: 2}, {Name: "Tac", Size: 4}}
+var fixedTaiPart0 = [...]mbim.FixedField{{Name: "PlmnMcc", Size: 2}, {Name: "PlmnMnc", Size: 2}, {Name: "Tac", Size: 4}}
 
 // AppendMBIM appends Tai in its wire form to dst.
 func (m *Tai) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2726,7 +2726,7 @@ func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 64 {
-		d.FailFixed(fixedDeviceCapsResponse0[:])
+		d.FailFixed(fixedDeviceCapsResponsePart0[:])
 		return
 	}
 	d.Advance(64)
@@ -2745,7 +2745,7 @@ func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.HardwareInfo, "HardwareInfo", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
 }
 
-var fixedDeviceCapsResponse0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}}
+var fixedDeviceCapsResponsePart0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}}
 
 // AppendMBIM appends DeviceCapsResponse in its wire form to dst.
 func (m *DeviceCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2816,7 +2816,7 @@ func (m *SubscriberReadyStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedSubscriberReadyStatusResponse0[:])
+		d.FailFixed(fixedSubscriberReadyStatusResponsePart0[:])
 		return
 	}
 	d.Advance(28)
@@ -2836,7 +2836,7 @@ func (m *SubscriberReadyStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedSubscriberReadyStatusResponse0 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
+var fixedSubscriberReadyStatusResponsePart0 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponse in its wire form to dst.
 func (m *SubscriberReadyStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2905,7 +2905,7 @@ func (m *SubscriberReadyStatusResponseV3) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedSubscriberReadyStatusResponseV30[:])
+		d.FailFixed(fixedSubscriberReadyStatusResponseV3Part0[:])
 		return
 	}
 	d.Advance(32)
@@ -2926,7 +2926,7 @@ func (m *SubscriberReadyStatusResponseV3) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedSubscriberReadyStatusResponseV30 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
+var fixedSubscriberReadyStatusResponseV3Part0 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponseV3 in its wire form to dst.
 func (m *SubscriberReadyStatusResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2990,7 +2990,7 @@ func (m *SubscriberReadyStatusQueryV4) UnmarshalMBIM(b []byte) error {
 func (m *SubscriberReadyStatusQueryV4) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedSubscriberReadyStatusQueryV40[:])
+		d.FailFixed(fixedSubscriberReadyStatusQueryV4Part0[:])
 		return
 	}
 	d.Advance(4)
@@ -2998,7 +2998,7 @@ func (m *SubscriberReadyStatusQueryV4) decodeMBIM(d *mbim.Decoder) {
 	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedSubscriberReadyStatusQueryV40 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
+var fixedSubscriberReadyStatusQueryV4Part0 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusQueryV4 in its wire form to dst.
 func (m *SubscriberReadyStatusQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3044,7 +3044,7 @@ func (m *SubscriberReadyStatusResponseV4) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedSubscriberReadyStatusResponseV40[:])
+		d.FailFixed(fixedSubscriberReadyStatusResponseV4Part0[:])
 		return
 	}
 	d.Advance(36)
@@ -3066,7 +3066,7 @@ func (m *SubscriberReadyStatusResponseV4) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedSubscriberReadyStatusResponseV40 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}, {Name: "SlotId", Size: 4}}
+var fixedSubscriberReadyStatusResponseV4Part0 = [...]mbim.FixedField{{Name: "ReadyState", Size: 4}, {Name: "Flags", Size: 4}, {Name: "SubscriberId", Size: 8}, {Name: "SimIccId", Size: 8}, {Name: "ReadyInfo", Size: 4}, {Name: "TelephoneNumbersCount", Size: 4}, {Name: "SlotId", Size: 4}}
 
 // AppendMBIM appends SubscriberReadyStatusResponseV4 in its wire form to dst.
 func (m *SubscriberReadyStatusResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3131,7 +3131,7 @@ func (m *RadioStateSet) UnmarshalMBIM(b []byte) error {
 func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRadioStateSet0[:])
+		d.FailFixed(fixedRadioStateSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3139,7 +3139,7 @@ func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
 	m.RadioState = RadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRadioStateSet0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
+var fixedRadioStateSetPart0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateSet in its wire form to dst.
 func (m *RadioStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3179,7 +3179,7 @@ func (m *RadioStateResponse) UnmarshalMBIM(b []byte) error {
 func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedRadioStateResponse0[:])
+		d.FailFixed(fixedRadioStateResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -3188,7 +3188,7 @@ func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
 	m.SwRadioState = RadioSwitchState(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedRadioStateResponse0 = [...]mbim.FixedField{{Name: "HwRadioState", Size: 4}, {Name: "SwRadioState", Size: 4}}
+var fixedRadioStateResponsePart0 = [...]mbim.FixedField{{Name: "HwRadioState", Size: 4}, {Name: "SwRadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateResponse in its wire form to dst.
 func (m *RadioStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3235,7 +3235,7 @@ func (m *PinSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedPinSet0[:])
+		d.FailFixed(fixedPinSetPart0[:])
 		return
 	}
 	d.Advance(24)
@@ -3246,7 +3246,7 @@ func (m *PinSet) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.NewPin, "NewPin", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedPinSet0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}}
+var fixedPinSetPart0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}}
 
 // AppendMBIM appends PinSet in its wire form to dst.
 func (m *PinSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3298,7 +3298,7 @@ func (m *PinResponse) UnmarshalMBIM(b []byte) error {
 func (m *PinResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedPinResponse0[:])
+		d.FailFixed(fixedPinResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -3308,7 +3308,7 @@ func (m *PinResponse) decodeMBIM(d *mbim.Decoder) {
 	m.RemainingAttempts = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedPinResponse0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
+var fixedPinResponsePart0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
 
 // AppendMBIM appends PinResponse in its wire form to dst.
 func (m *PinResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3420,7 +3420,7 @@ func (m *PreferredProvidersSet) UnmarshalMBIM(b []byte) error {
 func (m *PreferredProvidersSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedPreferredProvidersSet0[:])
+		d.FailFixed(fixedPreferredProvidersSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3441,7 +3441,7 @@ func (m *PreferredProvidersSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedPreferredProvidersSet0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedPreferredProvidersSetPart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends PreferredProvidersSet in its wire form to dst.
 func (m *PreferredProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3493,7 +3493,7 @@ func (m *PreferredProvidersResponse) UnmarshalMBIM(b []byte) error {
 func (m *PreferredProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedPreferredProvidersResponse0[:])
+		d.FailFixed(fixedPreferredProvidersResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3514,7 +3514,7 @@ func (m *PreferredProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedPreferredProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedPreferredProvidersResponsePart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends PreferredProvidersResponse in its wire form to dst.
 func (m *PreferredProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3569,7 +3569,7 @@ func (m *VisibleProvidersQuery) UnmarshalMBIM(b []byte) error {
 func (m *VisibleProvidersQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedVisibleProvidersQuery0[:])
+		d.FailFixed(fixedVisibleProvidersQueryPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3577,7 +3577,7 @@ func (m *VisibleProvidersQuery) decodeMBIM(d *mbim.Decoder) {
 	m.Action = VisibleProvidersAction(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedVisibleProvidersQuery0 = [...]mbim.FixedField{{Name: "Action", Size: 4}}
+var fixedVisibleProvidersQueryPart0 = [...]mbim.FixedField{{Name: "Action", Size: 4}}
 
 // AppendMBIM appends VisibleProvidersQuery in its wire form to dst.
 func (m *VisibleProvidersQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3616,7 +3616,7 @@ func (m *VisibleProvidersResponse) UnmarshalMBIM(b []byte) error {
 func (m *VisibleProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedVisibleProvidersResponse0[:])
+		d.FailFixed(fixedVisibleProvidersResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3637,7 +3637,7 @@ func (m *VisibleProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedVisibleProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedVisibleProvidersResponsePart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends VisibleProvidersResponse in its wire form to dst.
 func (m *VisibleProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3692,7 +3692,7 @@ func (m *RegisterStateSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedRegisterStateSet0[:])
+		d.FailFixed(fixedRegisterStateSetPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -3702,7 +3702,7 @@ func (m *RegisterStateSet) decodeMBIM(d *mbim.Decoder) {
 	m.DataClass = DataClass(binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedRegisterStateSet0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "RegisterAction", Size: 4}, {Name: "DataClass", Size: 4}}
+var fixedRegisterStateSetPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "RegisterAction", Size: 4}, {Name: "DataClass", Size: 4}}
 
 // AppendMBIM appends RegisterStateSet in its wire form to dst.
 func (m *RegisterStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3756,7 +3756,7 @@ func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedRegisterStateResponse0[:])
+		d.FailFixed(fixedRegisterStateResponsePart0[:])
 		return
 	}
 	d.Advance(48)
@@ -3772,7 +3772,7 @@ func (m *RegisterStateResponse) decodeMBIM(d *mbim.Decoder) {
 	m.RegistrationFlag = RegistrationFlag(binary.LittleEndian.Uint32(b0[44:]))
 }
 
-var fixedRegisterStateResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
+var fixedRegisterStateResponsePart0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponse in its wire form to dst.
 func (m *RegisterStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3844,7 +3844,7 @@ func (m *RegisterStateResponseV2) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 52 {
-		d.FailFixed(fixedRegisterStateResponseV20[:])
+		d.FailFixed(fixedRegisterStateResponseV2Part0[:])
 		return
 	}
 	d.Advance(52)
@@ -3861,7 +3861,7 @@ func (m *RegisterStateResponseV2) decodeMBIM(d *mbim.Decoder) {
 	m.PreferredDataClasses = DataClass(binary.LittleEndian.Uint32(b0[48:]))
 }
 
-var fixedRegisterStateResponseV20 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}, {Name: "PreferredDataClasses", Size: 4}}
+var fixedRegisterStateResponseV2Part0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "RegisterState", Size: 4}, {Name: "RegisterMode", Size: 4}, {Name: "AvailableDataClasses", Size: 4}, {Name: "CurrentCellularClass", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "ProviderName", Size: 8}, {Name: "RoamingText", Size: 8}, {Name: "RegistrationFlag", Size: 4}, {Name: "PreferredDataClasses", Size: 4}}
 
 // AppendMBIM appends RegisterStateResponseV2 in its wire form to dst.
 func (m *RegisterStateResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3924,7 +3924,7 @@ func (m *PacketServiceSet) UnmarshalMBIM(b []byte) error {
 func (m *PacketServiceSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedPacketServiceSet0[:])
+		d.FailFixed(fixedPacketServiceSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3932,7 +3932,7 @@ func (m *PacketServiceSet) decodeMBIM(d *mbim.Decoder) {
 	m.PacketServiceAction = PacketServiceAction(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedPacketServiceSet0 = [...]mbim.FixedField{{Name: "PacketServiceAction", Size: 4}}
+var fixedPacketServiceSetPart0 = [...]mbim.FixedField{{Name: "PacketServiceAction", Size: 4}}
 
 // AppendMBIM appends PacketServiceSet in its wire form to dst.
 func (m *PacketServiceSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3975,7 +3975,7 @@ func (m *PacketServiceResponse) UnmarshalMBIM(b []byte) error {
 func (m *PacketServiceResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedPacketServiceResponse0[:])
+		d.FailFixed(fixedPacketServiceResponsePart0[:])
 		return
 	}
 	d.Advance(28)
@@ -3987,7 +3987,7 @@ func (m *PacketServiceResponse) decodeMBIM(d *mbim.Decoder) {
 	m.DownlinkSpeed = uint64(binary.LittleEndian.Uint64(b0[20:]))
 }
 
-var fixedPacketServiceResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}}
+var fixedPacketServiceResponsePart0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}}
 
 // AppendMBIM appends PacketServiceResponse in its wire form to dst.
 func (m *PacketServiceResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4038,7 +4038,7 @@ func (m *PacketServiceResponseV2) UnmarshalMBIM(b []byte) error {
 func (m *PacketServiceResponseV2) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedPacketServiceResponseV20[:])
+		d.FailFixed(fixedPacketServiceResponseV2Part0[:])
 		return
 	}
 	d.Advance(32)
@@ -4051,7 +4051,7 @@ func (m *PacketServiceResponseV2) decodeMBIM(d *mbim.Decoder) {
 	m.FrequencyRange = FrequencyRange(binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedPacketServiceResponseV20 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "CurrentDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}}
+var fixedPacketServiceResponseV2Part0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "CurrentDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}}
 
 // AppendMBIM appends PacketServiceResponseV2 in its wire form to dst.
 func (m *PacketServiceResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4106,7 +4106,7 @@ func (m *PacketServiceResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *PacketServiceResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedPacketServiceResponseV30[:])
+		d.FailFixed(fixedPacketServiceResponseV3Part0[:])
 		return
 	}
 	d.Advance(36)
@@ -4122,7 +4122,7 @@ func (m *PacketServiceResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedPacketServiceResponseV30 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}, {Name: "DataSubclass", Size: 4}}
+var fixedPacketServiceResponseV3Part0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}, {Name: "PacketServiceState", Size: 4}, {Name: "HighestAvailableDataClass", Size: 4}, {Name: "UplinkSpeed", Size: 8}, {Name: "DownlinkSpeed", Size: 8}, {Name: "FrequencyRange", Size: 4}, {Name: "DataSubclass", Size: 4}}
 
 // AppendMBIM appends PacketServiceResponseV3 in its wire form to dst.
 func (m *PacketServiceResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4140,6 +4140,9 @@ func (m *PacketServiceResponseV3) encodeMBIM(e *mbim.Encoder) {
 	e.U64(uint64(m.UplinkSpeed))
 	e.U64(uint64(m.DownlinkSpeed))
 	e.U32(uint32(m.FrequencyRange))
+	if uint64(m.DataSubclass) > 0xffffffff {
+		e.Fail("DataSubclass", "value %d does not fit in the field", uint64(m.DataSubclass))
+	}
 	e.U32(uint32(m.DataSubclass))
 	m.Tai.encodeMBIM(e)
 	for _, t := range m.UnnamedIes {
@@ -4179,7 +4182,7 @@ func (m *SignalStateSet) UnmarshalMBIM(b []byte) error {
 func (m *SignalStateSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedSignalStateSet0[:])
+		d.FailFixed(fixedSignalStateSetPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -4189,7 +4192,7 @@ func (m *SignalStateSet) decodeMBIM(d *mbim.Decoder) {
 	m.ErrorRateThreshold = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedSignalStateSet0 = [...]mbim.FixedField{{Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
+var fixedSignalStateSetPart0 = [...]mbim.FixedField{{Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
 
 // AppendMBIM appends SignalStateSet in its wire form to dst.
 func (m *SignalStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4234,7 +4237,7 @@ func (m *SignalStateResponse) UnmarshalMBIM(b []byte) error {
 func (m *SignalStateResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedSignalStateResponse0[:])
+		d.FailFixed(fixedSignalStateResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -4246,7 +4249,7 @@ func (m *SignalStateResponse) decodeMBIM(d *mbim.Decoder) {
 	m.ErrorRateThreshold = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedSignalStateResponse0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
+var fixedSignalStateResponsePart0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}}
 
 // AppendMBIM appends SignalStateResponse in its wire form to dst.
 func (m *SignalStateResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4298,7 +4301,7 @@ func (m *SignalStateResponseV2) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedSignalStateResponseV20[:])
+		d.FailFixed(fixedSignalStateResponseV2Part0[:])
 		return
 	}
 	d.Advance(28)
@@ -4319,7 +4322,7 @@ func (m *SignalStateResponseV2) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedSignalStateResponseV20 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}, {Name: "RsrpSnr", Size: 8}}
+var fixedSignalStateResponseV2Part0 = [...]mbim.FixedField{{Name: "Rssi", Size: 4}, {Name: "ErrorRate", Size: 4}, {Name: "SignalStrengthInterval", Size: 4}, {Name: "RssiThreshold", Size: 4}, {Name: "ErrorRateThreshold", Size: 4}, {Name: "RsrpSnr", Size: 8}}
 
 // AppendMBIM appends SignalStateResponseV2 in its wire form to dst.
 func (m *SignalStateResponseV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4388,7 +4391,7 @@ func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 60 {
-		d.FailFixed(fixedConnectSet0[:])
+		d.FailFixed(fixedConnectSetPart0[:])
 		return
 	}
 	d.Advance(60)
@@ -4404,7 +4407,7 @@ func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
 	m.ContextType = mbim.ContextType(b0[44:60])
 }
 
-var fixedConnectSet0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}}
+var fixedConnectSetPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}}
 
 // AppendMBIM appends ConnectSet in its wire form to dst.
 func (m *ConnectSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4468,7 +4471,7 @@ func (m *ConnectQuery) UnmarshalMBIM(b []byte) error {
 func (m *ConnectQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedConnectQuery0[:])
+		d.FailFixed(fixedConnectQueryPart0[:])
 		return
 	}
 	d.Advance(36)
@@ -4481,7 +4484,7 @@ func (m *ConnectQuery) decodeMBIM(d *mbim.Decoder) {
 	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedConnectQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
+var fixedConnectQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ConnectQuery in its wire form to dst.
 func (m *ConnectQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4530,7 +4533,7 @@ func (m *ConnectResponse) UnmarshalMBIM(b []byte) error {
 func (m *ConnectResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedConnectResponse0[:])
+		d.FailFixed(fixedConnectResponsePart0[:])
 		return
 	}
 	d.Advance(36)
@@ -4543,7 +4546,7 @@ func (m *ConnectResponse) decodeMBIM(d *mbim.Decoder) {
 	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedConnectResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
+var fixedConnectResponsePart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ConnectResponse in its wire form to dst.
 func (m *ConnectResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4600,7 +4603,7 @@ func (m *ConnectSetV3) UnmarshalMBIM(b []byte) error {
 func (m *ConnectSetV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedConnectSetV30[:])
+		d.FailFixed(fixedConnectSetV3Part0[:])
 		return
 	}
 	d.Advance(40)
@@ -4618,7 +4621,7 @@ func (m *ConnectSetV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedConnectSetV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
+var fixedConnectSetV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectSetV3 in its wire form to dst.
 func (m *ConnectSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4675,7 +4678,7 @@ func (m *ConnectQueryV3) UnmarshalMBIM(b []byte) error {
 func (m *ConnectQueryV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedConnectQueryV30[:])
+		d.FailFixed(fixedConnectQueryV3Part0[:])
 		return
 	}
 	d.Advance(4)
@@ -4683,7 +4686,7 @@ func (m *ConnectQueryV3) decodeMBIM(d *mbim.Decoder) {
 	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedConnectQueryV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}}
+var fixedConnectQueryV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}}
 
 // AppendMBIM appends ConnectQueryV3 in its wire form to dst.
 func (m *ConnectQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4730,7 +4733,7 @@ func (m *ConnectResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *ConnectResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedConnectResponseV30[:])
+		d.FailFixed(fixedConnectResponseV3Part0[:])
 		return
 	}
 	d.Advance(40)
@@ -4746,7 +4749,7 @@ func (m *ConnectResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedConnectResponseV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
+var fixedConnectResponseV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectResponseV3 in its wire form to dst.
 func (m *ConnectResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4814,7 +4817,7 @@ func (m *ConnectSetV4) UnmarshalMBIM(b []byte) error {
 func (m *ConnectSetV4) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 44 {
-		d.FailFixed(fixedConnectSetV40[:])
+		d.FailFixed(fixedConnectSetV4Part0[:])
 		return
 	}
 	d.Advance(44)
@@ -4834,7 +4837,7 @@ func (m *ConnectSetV4) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedConnectSetV40 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "ActivationOption", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
+var fixedConnectSetV4Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationCommand", Size: 4}, {Name: "ActivationOption", Size: 4}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectSetV4 in its wire form to dst.
 func (m *ConnectSetV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4903,7 +4906,7 @@ func (m *ConnectResponseV4) UnmarshalMBIM(b []byte) error {
 func (m *ConnectResponseV4) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedConnectResponseV40[:])
+		d.FailFixed(fixedConnectResponseV4Part0[:])
 		return
 	}
 	d.Advance(40)
@@ -4920,7 +4923,7 @@ func (m *ConnectResponseV4) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedConnectResponseV40 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
+var fixedConnectResponseV4Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}, {Name: "MediaPreference", Size: 4}}
 
 // AppendMBIM appends ConnectResponseV4 in its wire form to dst.
 func (m *ConnectResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4986,7 +4989,7 @@ func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 60 {
-		d.FailFixed(fixedProvisionedContextsSet0[:])
+		d.FailFixed(fixedProvisionedContextsSetPart0[:])
 		return
 	}
 	d.Advance(60)
@@ -5001,7 +5004,7 @@ func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.ProviderId, "ProviderId", p0+52, binary.LittleEndian.Uint32(b0[52:]), binary.LittleEndian.Uint32(b0[56:]))
 }
 
-var fixedProvisionedContextsSet0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "ProviderId", Size: 8}}
+var fixedProvisionedContextsSetPart0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}, {Name: "ProviderId", Size: 8}}
 
 // AppendMBIM appends ProvisionedContextsSet in its wire form to dst.
 func (m *ProvisionedContextsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5063,7 +5066,7 @@ func (m *ProvisionedContextsResponse) UnmarshalMBIM(b []byte) error {
 func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedProvisionedContextsResponse0[:])
+		d.FailFixed(fixedProvisionedContextsResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5084,7 +5087,7 @@ func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedProvisionedContextsResponse0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
+var fixedProvisionedContextsResponsePart0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponse in its wire form to dst.
 func (m *ProvisionedContextsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5179,7 +5182,7 @@ func (m *ServiceActivationResponse) UnmarshalMBIM(b []byte) error {
 func (m *ServiceActivationResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedServiceActivationResponse0[:])
+		d.FailFixed(fixedServiceActivationResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5188,7 +5191,7 @@ func (m *ServiceActivationResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Buffer = d.RestBytesTo(m.Buffer, "Buffer")
 }
 
-var fixedServiceActivationResponse0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}}
+var fixedServiceActivationResponsePart0 = [...]mbim.FixedField{{Name: "NwError", Size: 4}}
 
 // AppendMBIM appends ServiceActivationResponse in its wire form to dst.
 func (m *ServiceActivationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5240,7 +5243,7 @@ func (m *IpConfigurationQuery) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 60 {
-		d.FailFixed(fixedIpConfigurationQuery0[:])
+		d.FailFixed(fixedIpConfigurationQueryPart0[:])
 		return
 	}
 	d.Advance(60)
@@ -5278,7 +5281,7 @@ func (m *IpConfigurationQuery) decodeMBIM(d *mbim.Decoder) {
 	m.IPv6Mtu = uint32(binary.LittleEndian.Uint32(b0[56:]))
 }
 
-var fixedIpConfigurationQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
+var fixedIpConfigurationQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
 
 // AppendMBIM appends IpConfigurationQuery in its wire form to dst.
 func (m *IpConfigurationQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5398,7 +5401,7 @@ func (m *IpConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 60 {
-		d.FailFixed(fixedIpConfigurationResponse0[:])
+		d.FailFixed(fixedIpConfigurationResponsePart0[:])
 		return
 	}
 	d.Advance(60)
@@ -5436,7 +5439,7 @@ func (m *IpConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	m.IPv6Mtu = uint32(binary.LittleEndian.Uint32(b0[56:]))
 }
 
-var fixedIpConfigurationResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
+var fixedIpConfigurationResponsePart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
 
 // AppendMBIM appends IpConfigurationResponse in its wire form to dst.
 func (m *IpConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5549,7 +5552,7 @@ func (m *DeviceServicesResponse) UnmarshalMBIM(b []byte) error {
 func (m *DeviceServicesResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedDeviceServicesResponse0[:])
+		d.FailFixed(fixedDeviceServicesResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -5571,7 +5574,7 @@ func (m *DeviceServicesResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedDeviceServicesResponse0 = [...]mbim.FixedField{{Name: "DeviceServicesCount", Size: 4}, {Name: "MaxDssSessions", Size: 4}}
+var fixedDeviceServicesResponsePart0 = [...]mbim.FixedField{{Name: "DeviceServicesCount", Size: 4}, {Name: "MaxDssSessions", Size: 4}}
 
 // AppendMBIM appends DeviceServicesResponse in its wire form to dst.
 func (m *DeviceServicesResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5624,7 +5627,7 @@ func (m *DeviceServiceSubscribeListSet) UnmarshalMBIM(b []byte) error {
 func (m *DeviceServiceSubscribeListSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedDeviceServiceSubscribeListSet0[:])
+		d.FailFixed(fixedDeviceServiceSubscribeListSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5645,7 +5648,7 @@ func (m *DeviceServiceSubscribeListSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedDeviceServiceSubscribeListSet0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
+var fixedDeviceServiceSubscribeListSetPart0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceSubscribeListSet in its wire form to dst.
 func (m *DeviceServiceSubscribeListSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5697,7 +5700,7 @@ func (m *DeviceServiceSubscribeListResponse) UnmarshalMBIM(b []byte) error {
 func (m *DeviceServiceSubscribeListResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedDeviceServiceSubscribeListResponse0[:])
+		d.FailFixed(fixedDeviceServiceSubscribeListResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5718,7 +5721,7 @@ func (m *DeviceServiceSubscribeListResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedDeviceServiceSubscribeListResponse0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
+var fixedDeviceServiceSubscribeListResponsePart0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
 
 // AppendMBIM appends DeviceServiceSubscribeListResponse in its wire form to dst.
 func (m *DeviceServiceSubscribeListResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5777,7 +5780,7 @@ func (m *PacketStatisticsResponse) UnmarshalMBIM(b []byte) error {
 func (m *PacketStatisticsResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedPacketStatisticsResponse0[:])
+		d.FailFixed(fixedPacketStatisticsResponsePart0[:])
 		return
 	}
 	d.Advance(48)
@@ -5792,7 +5795,7 @@ func (m *PacketStatisticsResponse) decodeMBIM(d *mbim.Decoder) {
 	m.OutDiscards = uint32(binary.LittleEndian.Uint32(b0[44:]))
 }
 
-var fixedPacketStatisticsResponse0 = [...]mbim.FixedField{{Name: "InDiscards", Size: 4}, {Name: "InErrors", Size: 4}, {Name: "InOctets", Size: 8}, {Name: "InPackets", Size: 8}, {Name: "OutOctets", Size: 8}, {Name: "OutPackets", Size: 8}, {Name: "OutErrors", Size: 4}, {Name: "OutDiscards", Size: 4}}
+var fixedPacketStatisticsResponsePart0 = [...]mbim.FixedField{{Name: "InDiscards", Size: 4}, {Name: "InErrors", Size: 4}, {Name: "InOctets", Size: 8}, {Name: "InPackets", Size: 8}, {Name: "OutOctets", Size: 8}, {Name: "OutPackets", Size: 8}, {Name: "OutErrors", Size: 4}, {Name: "OutDiscards", Size: 4}}
 
 // AppendMBIM appends PacketStatisticsResponse in its wire form to dst.
 func (m *PacketStatisticsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5838,7 +5841,7 @@ func (m *NetworkIdleHintSet) UnmarshalMBIM(b []byte) error {
 func (m *NetworkIdleHintSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedNetworkIdleHintSet0[:])
+		d.FailFixed(fixedNetworkIdleHintSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5846,7 +5849,7 @@ func (m *NetworkIdleHintSet) decodeMBIM(d *mbim.Decoder) {
 	m.State = NetworkIdleHintState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedNetworkIdleHintSet0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
+var fixedNetworkIdleHintSetPart0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends NetworkIdleHintSet in its wire form to dst.
 func (m *NetworkIdleHintSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5885,7 +5888,7 @@ func (m *NetworkIdleHintResponse) UnmarshalMBIM(b []byte) error {
 func (m *NetworkIdleHintResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedNetworkIdleHintResponse0[:])
+		d.FailFixed(fixedNetworkIdleHintResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5893,7 +5896,7 @@ func (m *NetworkIdleHintResponse) decodeMBIM(d *mbim.Decoder) {
 	m.State = NetworkIdleHintState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedNetworkIdleHintResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
+var fixedNetworkIdleHintResponsePart0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends NetworkIdleHintResponse in its wire form to dst.
 func (m *NetworkIdleHintResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5932,7 +5935,7 @@ func (m *EmergencyModeResponse) UnmarshalMBIM(b []byte) error {
 func (m *EmergencyModeResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedEmergencyModeResponse0[:])
+		d.FailFixed(fixedEmergencyModeResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -5940,7 +5943,7 @@ func (m *EmergencyModeResponse) decodeMBIM(d *mbim.Decoder) {
 	m.State = EmergencyModeState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedEmergencyModeResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
+var fixedEmergencyModeResponsePart0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
 
 // AppendMBIM appends EmergencyModeResponse in its wire form to dst.
 func (m *EmergencyModeResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -5983,7 +5986,7 @@ func (m *IpPacketFiltersSet) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersSet0[:])
+		d.FailFixed(fixedIpPacketFiltersSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -6005,7 +6008,7 @@ func (m *IpPacketFiltersSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersSet0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersSetPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersSet in its wire form to dst.
 func (m *IpPacketFiltersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6059,7 +6062,7 @@ func (m *IpPacketFiltersQuery) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersQuery0[:])
+		d.FailFixed(fixedIpPacketFiltersQueryPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -6081,7 +6084,7 @@ func (m *IpPacketFiltersQuery) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersQuery0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersQuery in its wire form to dst.
 func (m *IpPacketFiltersQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6135,7 +6138,7 @@ func (m *IpPacketFiltersResponse) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersResponse0[:])
+		d.FailFixed(fixedIpPacketFiltersResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -6157,7 +6160,7 @@ func (m *IpPacketFiltersResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersResponse0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersResponsePart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersResponse in its wire form to dst.
 func (m *IpPacketFiltersResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6211,7 +6214,7 @@ func (m *IpPacketFiltersSetV3) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersSetV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersSetV30[:])
+		d.FailFixed(fixedIpPacketFiltersSetV3Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -6233,7 +6236,7 @@ func (m *IpPacketFiltersSetV3) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersSetV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersSetV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersSetV3 in its wire form to dst.
 func (m *IpPacketFiltersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6287,7 +6290,7 @@ func (m *IpPacketFiltersQueryV3) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersQueryV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersQueryV30[:])
+		d.FailFixed(fixedIpPacketFiltersQueryV3Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -6309,7 +6312,7 @@ func (m *IpPacketFiltersQueryV3) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersQueryV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersQueryV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersQueryV3 in its wire form to dst.
 func (m *IpPacketFiltersQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6363,7 +6366,7 @@ func (m *IpPacketFiltersResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *IpPacketFiltersResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersResponseV30[:])
+		d.FailFixed(fixedIpPacketFiltersResponseV3Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -6385,7 +6388,7 @@ func (m *IpPacketFiltersResponseV3) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedIpPacketFiltersResponseV30 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
+var fixedIpPacketFiltersResponseV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
 
 // AppendMBIM appends IpPacketFiltersResponseV3 in its wire form to dst.
 func (m *IpPacketFiltersResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6438,7 +6441,7 @@ func (m *MulticarrierProvidersSet) UnmarshalMBIM(b []byte) error {
 func (m *MulticarrierProvidersSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedMulticarrierProvidersSet0[:])
+		d.FailFixed(fixedMulticarrierProvidersSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -6459,7 +6462,7 @@ func (m *MulticarrierProvidersSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedMulticarrierProvidersSet0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedMulticarrierProvidersSetPart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends MulticarrierProvidersSet in its wire form to dst.
 func (m *MulticarrierProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -6511,7 +6514,7 @@ func (m *MulticarrierProvidersResponse) UnmarshalMBIM(b []byte) error {
 func (m *MulticarrierProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedMulticarrierProvidersResponse0[:])
+		d.FailFixed(fixedMulticarrierProvidersResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -6532,7 +6535,7 @@ func (m *MulticarrierProvidersResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedMulticarrierProvidersResponse0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
+var fixedMulticarrierProvidersResponsePart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
 
 // AppendMBIM appends MulticarrierProvidersResponse in its wire form to dst.
 func (m *MulticarrierProvidersResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -75,7 +75,7 @@ func (m *ConnectSet) UnmarshalMBIM(b []byte) error {
 func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedConnectSet0[:])
+		d.FailFixed(fixedConnectSetPart0[:])
 		return
 	}
 	d.Advance(24)
@@ -85,7 +85,7 @@ func (m *ConnectSet) decodeMBIM(d *mbim.Decoder) {
 	m.DssLinkState = DssLinkState(binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedConnectSet0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssSessionId", Size: 4}, {Name: "DssLinkState", Size: 4}}
+var fixedConnectSetPart0 = [...]mbim.FixedField{{Name: "DeviceServiceId", Size: 16}, {Name: "DssSessionId", Size: 4}, {Name: "DssLinkState", Size: 4}}
 
 // AppendMBIM appends ConnectSet in its wire form to dst.
 func (m *ConnectSet) AppendMBIM(dst []byte) ([]byte, error) {

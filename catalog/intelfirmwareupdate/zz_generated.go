@@ -82,7 +82,7 @@ func (m *ModemRebootSetV2) UnmarshalMBIM(b []byte) error {
 func (m *ModemRebootSetV2) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedModemRebootSetV20[:])
+		d.FailFixed(fixedModemRebootSetV2Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -91,7 +91,7 @@ func (m *ModemRebootSetV2) decodeMBIM(d *mbim.Decoder) {
 	m.Timeout = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedModemRebootSetV20 = [...]mbim.FixedField{{Name: "BootMode", Size: 4}, {Name: "Timeout", Size: 4}}
+var fixedModemRebootSetV2Part0 = [...]mbim.FixedField{{Name: "BootMode", Size: 4}, {Name: "Timeout", Size: 4}}
 
 // AppendMBIM appends ModemRebootSetV2 in its wire form to dst.
 func (m *ModemRebootSetV2) AppendMBIM(dst []byte) ([]byte, error) {

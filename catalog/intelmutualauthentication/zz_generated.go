@@ -38,7 +38,7 @@ func (m *FccLockSet) UnmarshalMBIM(b []byte) error {
 func (m *FccLockSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedFccLockSet0[:])
+		d.FailFixed(fixedFccLockSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -47,7 +47,7 @@ func (m *FccLockSet) decodeMBIM(d *mbim.Decoder) {
 	m.Response = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedFccLockSet0 = [...]mbim.FixedField{{Name: "ResponsePresent", Size: 4}, {Name: "Response", Size: 4}}
+var fixedFccLockSetPart0 = [...]mbim.FixedField{{Name: "ResponsePresent", Size: 4}, {Name: "Response", Size: 4}}
 
 // AppendMBIM appends FccLockSet in its wire form to dst.
 func (m *FccLockSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -88,7 +88,7 @@ func (m *FccLockResponse) UnmarshalMBIM(b []byte) error {
 func (m *FccLockResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedFccLockResponse0[:])
+		d.FailFixed(fixedFccLockResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -97,7 +97,7 @@ func (m *FccLockResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Challenge = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedFccLockResponse0 = [...]mbim.FixedField{{Name: "ChallengePresent", Size: 4}, {Name: "Challenge", Size: 4}}
+var fixedFccLockResponsePart0 = [...]mbim.FixedField{{Name: "ChallengePresent", Size: 4}, {Name: "Challenge", Size: 4}}
 
 // AppendMBIM appends FccLockResponse in its wire form to dst.
 func (m *FccLockResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -87,7 +87,7 @@ func (m *IntelRfimFrequencyValue) UnmarshalMBIM(b []byte) error {
 func (m *IntelRfimFrequencyValue) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedIntelRfimFrequencyValue0[:])
+		d.FailFixed(fixedIntelRfimFrequencyValuePart0[:])
 		return
 	}
 	d.Advance(36)
@@ -102,7 +102,7 @@ func (m *IntelRfimFrequencyValue) decodeMBIM(d *mbim.Decoder) {
 	m.ConnectionStatus = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedIntelRfimFrequencyValue0 = [...]mbim.FixedField{{Name: "ServingCellInfo", Size: 4}, {Name: "CenterFrequency", Size: 8}, {Name: "Bandwidth", Size: 4}, {Name: "RSRP", Size: 4}, {Name: "RSRQ", Size: 4}, {Name: "SINR", Size: 4}, {Name: "RSSI", Size: 4}, {Name: "ConnectionStatus", Size: 4}}
+var fixedIntelRfimFrequencyValuePart0 = [...]mbim.FixedField{{Name: "ServingCellInfo", Size: 4}, {Name: "CenterFrequency", Size: 8}, {Name: "Bandwidth", Size: 4}, {Name: "RSRP", Size: 4}, {Name: "RSRQ", Size: 4}, {Name: "SINR", Size: 4}, {Name: "RSSI", Size: 4}, {Name: "ConnectionStatus", Size: 4}}
 
 // AppendMBIM appends IntelRfimFrequencyValue in its wire form to dst.
 func (m *IntelRfimFrequencyValue) AppendMBIM(dst []byte) ([]byte, error) {
@@ -148,7 +148,7 @@ func (m *RfimSet) UnmarshalMBIM(b []byte) error {
 func (m *RfimSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRfimSet0[:])
+		d.FailFixed(fixedRfimSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -156,7 +156,7 @@ func (m *RfimSet) decodeMBIM(d *mbim.Decoder) {
 	m.ActivationState = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRfimSet0 = [...]mbim.FixedField{{Name: "ActivationState", Size: 4}}
+var fixedRfimSetPart0 = [...]mbim.FixedField{{Name: "ActivationState", Size: 4}}
 
 // AppendMBIM appends RfimSet in its wire form to dst.
 func (m *RfimSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -195,7 +195,7 @@ func (m *RfimResponse) UnmarshalMBIM(b []byte) error {
 func (m *RfimResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRfimResponse0[:])
+		d.FailFixed(fixedRfimResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -216,7 +216,7 @@ func (m *RfimResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedRfimResponse0 = [...]mbim.FixedField{{Name: "RfimFrequencyValuesCount", Size: 4}}
+var fixedRfimResponsePart0 = [...]mbim.FixedField{{Name: "RfimFrequencyValuesCount", Size: 4}}
 
 // AppendMBIM appends RfimResponse in its wire form to dst.
 func (m *RfimResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -678,7 +678,7 @@ func (m *ProvisionedContextElementV2) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 72 {
-		d.FailFixed(fixedProvisionedContextElementV20[:])
+		d.FailFixed(fixedProvisionedContextElementV2Part0[:])
 		return
 	}
 	d.Advance(72)
@@ -697,7 +697,7 @@ func (m *ProvisionedContextElementV2) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
 }
 
-var fixedProvisionedContextElementV20 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedProvisionedContextElementV2Part0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElementV2 in its wire form to dst.
 func (m *ProvisionedContextElementV2) AppendMBIM(dst []byte) ([]byte, error) {
@@ -771,7 +771,7 @@ func (m *ProvisionedContextElementV4) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 72 {
-		d.FailFixed(fixedProvisionedContextElementV40[:])
+		d.FailFixed(fixedProvisionedContextElementV4Part0[:])
 		return
 	}
 	d.Advance(72)
@@ -791,7 +791,7 @@ func (m *ProvisionedContextElementV4) decodeMBIM(d *mbim.Decoder) {
 	d.TLVTo(&m.Snssai, "Snssai")
 }
 
-var fixedProvisionedContextElementV40 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedProvisionedContextElementV4Part0 = [...]mbim.FixedField{{Name: "ContextId", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextElementV4 in its wire form to dst.
 func (m *ProvisionedContextElementV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -856,7 +856,7 @@ func (m *NetworkDenylistProvider) UnmarshalMBIM(b []byte) error {
 func (m *NetworkDenylistProvider) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedNetworkDenylistProvider0[:])
+		d.FailFixed(fixedNetworkDenylistProviderPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -866,7 +866,7 @@ func (m *NetworkDenylistProvider) decodeMBIM(d *mbim.Decoder) {
 	m.NetworkDenylistType = NetworkDenylistType(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedNetworkDenylistProvider0 = [...]mbim.FixedField{{Name: "Mcc", Size: 4}, {Name: "Mnc", Size: 4}, {Name: "NetworkDenylistType", Size: 4}}
+var fixedNetworkDenylistProviderPart0 = [...]mbim.FixedField{{Name: "Mcc", Size: 4}, {Name: "Mnc", Size: 4}, {Name: "NetworkDenylistType", Size: 4}}
 
 // AppendMBIM appends NetworkDenylistProvider in its wire form to dst.
 func (m *NetworkDenylistProvider) AppendMBIM(dst []byte) ([]byte, error) {
@@ -907,7 +907,7 @@ func (m *NetworkDenylistInfo) UnmarshalMBIM(b []byte) error {
 func (m *NetworkDenylistInfo) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedNetworkDenylistInfo0[:])
+		d.FailFixed(fixedNetworkDenylistInfoPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -929,7 +929,7 @@ func (m *NetworkDenylistInfo) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedNetworkDenylistInfo0 = [...]mbim.FixedField{{Name: "DenylistState", Size: 4}, {Name: "ElementCount", Size: 4}}
+var fixedNetworkDenylistInfoPart0 = [...]mbim.FixedField{{Name: "DenylistState", Size: 4}, {Name: "ElementCount", Size: 4}}
 
 // AppendMBIM appends NetworkDenylistInfo in its wire form to dst.
 func (m *NetworkDenylistInfo) AppendMBIM(dst []byte) ([]byte, error) {
@@ -989,7 +989,7 @@ func (m *LteAttachConfiguration) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 44 {
-		d.FailFixed(fixedLteAttachConfiguration0[:])
+		d.FailFixed(fixedLteAttachConfigurationPart0[:])
 		return
 	}
 	d.Advance(44)
@@ -1004,7 +1004,7 @@ func (m *LteAttachConfiguration) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[40:]))
 }
 
-var fixedLteAttachConfiguration0 = [...]mbim.FixedField{{Name: "IpType", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedLteAttachConfigurationPart0 = [...]mbim.FixedField{{Name: "IpType", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachConfiguration in its wire form to dst.
 func (m *LteAttachConfiguration) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1061,7 +1061,7 @@ func (m *Slot) UnmarshalMBIM(b []byte) error {
 func (m *Slot) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedSlot0[:])
+		d.FailFixed(fixedSlotPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -1069,7 +1069,7 @@ func (m *Slot) decodeMBIM(d *mbim.Decoder) {
 	m.Slot = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedSlot0 = [...]mbim.FixedField{{Name: "Slot", Size: 4}}
+var fixedSlotPart0 = [...]mbim.FixedField{{Name: "Slot", Size: 4}}
 
 // AppendMBIM appends Slot in its wire form to dst.
 func (m *Slot) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1110,7 +1110,7 @@ func (m *PcoValue) UnmarshalMBIM(b []byte) error {
 func (m *PcoValue) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedPcoValue0[:])
+		d.FailFixed(fixedPcoValuePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -1121,7 +1121,7 @@ func (m *PcoValue) decodeMBIM(d *mbim.Decoder) {
 	m.PcoDataBuffer = d.RestBytesTo(m.PcoDataBuffer, "PcoDataBuffer")
 }
 
-var fixedPcoValue0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PcoDataSize", Size: 4}, {Name: "PcoDataType", Size: 4}}
+var fixedPcoValuePart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PcoDataSize", Size: 4}, {Name: "PcoDataType", Size: 4}}
 
 // AppendMBIM appends PcoValue in its wire form to dst.
 func (m *PcoValue) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1166,7 +1166,7 @@ func (m *ModemLoggingConfig) UnmarshalMBIM(b []byte) error {
 func (m *ModemLoggingConfig) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedModemLoggingConfig0[:])
+		d.FailFixed(fixedModemLoggingConfigPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -1177,7 +1177,7 @@ func (m *ModemLoggingConfig) decodeMBIM(d *mbim.Decoder) {
 	m.LevelConfig = ModemLoggingLevelConfig(binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedModemLoggingConfig0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "MaxSegmentSize", Size: 4}, {Name: "MaxFlushTime", Size: 4}, {Name: "LevelConfig", Size: 4}}
+var fixedModemLoggingConfigPart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "MaxSegmentSize", Size: 4}, {Name: "MaxFlushTime", Size: 4}, {Name: "LevelConfig", Size: 4}}
 
 // AppendMBIM appends ModemLoggingConfig in its wire form to dst.
 func (m *ModemLoggingConfig) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1225,7 +1225,7 @@ func (m *CellInfoServingGsm) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedCellInfoServingGsm0[:])
+		d.FailFixed(fixedCellInfoServingGsmPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -1239,7 +1239,7 @@ func (m *CellInfoServingGsm) decodeMBIM(d *mbim.Decoder) {
 	m.RxLevel = uint32(binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedCellInfoServingGsm0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
+var fixedCellInfoServingGsmPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
 
 // AppendMBIM appends CellInfoServingGsm in its wire form to dst.
 func (m *CellInfoServingGsm) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1298,7 +1298,7 @@ func (m *CellInfoServingUmts) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedCellInfoServingUmts0[:])
+		d.FailFixed(fixedCellInfoServingUmtsPart0[:])
 		return
 	}
 	d.Advance(48)
@@ -1316,7 +1316,7 @@ func (m *CellInfoServingUmts) decodeMBIM(d *mbim.Decoder) {
 	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[44:]))
 }
 
-var fixedCellInfoServingUmts0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "FrequencyInfoUL", Size: 4}, {Name: "FrequencyInfoDL", Size: 4}, {Name: "FrequencyInfoNT", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
+var fixedCellInfoServingUmtsPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "FrequencyInfoUL", Size: 4}, {Name: "FrequencyInfoDL", Size: 4}, {Name: "FrequencyInfoNT", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoServingUmts in its wire form to dst.
 func (m *CellInfoServingUmts) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1376,7 +1376,7 @@ func (m *CellInfoServingTdscdma) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedCellInfoServingTdscdma0[:])
+		d.FailFixed(fixedCellInfoServingTdscdmaPart0[:])
 		return
 	}
 	d.Advance(36)
@@ -1391,7 +1391,7 @@ func (m *CellInfoServingTdscdma) decodeMBIM(d *mbim.Decoder) {
 	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedCellInfoServingTdscdma0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
+var fixedCellInfoServingTdscdmaPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoServingTdscdma in its wire form to dst.
 func (m *CellInfoServingTdscdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1448,7 +1448,7 @@ func (m *CellInfoServingLte) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedCellInfoServingLte0[:])
+		d.FailFixed(fixedCellInfoServingLtePart0[:])
 		return
 	}
 	d.Advance(36)
@@ -1463,7 +1463,7 @@ func (m *CellInfoServingLte) decodeMBIM(d *mbim.Decoder) {
 	m.TimingAdvance = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedCellInfoServingLte0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "TimingAdvance", Size: 4}}
+var fixedCellInfoServingLtePart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "TimingAdvance", Size: 4}}
 
 // AppendMBIM appends CellInfoServingLte in its wire form to dst.
 func (m *CellInfoServingLte) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1518,7 +1518,7 @@ func (m *CellInfoNeighboringGsm) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedCellInfoNeighboringGsm0[:])
+		d.FailFixed(fixedCellInfoNeighboringGsmPart0[:])
 		return
 	}
 	d.Advance(28)
@@ -1531,7 +1531,7 @@ func (m *CellInfoNeighboringGsm) decodeMBIM(d *mbim.Decoder) {
 	m.RxLevel = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
 
-var fixedCellInfoNeighboringGsm0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
+var fixedCellInfoNeighboringGsmPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Arfcn", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "RxLevel", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringGsm in its wire form to dst.
 func (m *CellInfoNeighboringGsm) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1586,7 +1586,7 @@ func (m *CellInfoNeighboringUmts) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedCellInfoNeighboringUmts0[:])
+		d.FailFixed(fixedCellInfoNeighboringUmtsPart0[:])
 		return
 	}
 	d.Advance(36)
@@ -1601,7 +1601,7 @@ func (m *CellInfoNeighboringUmts) decodeMBIM(d *mbim.Decoder) {
 	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedCellInfoNeighboringUmts0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
+var fixedCellInfoNeighboringUmtsPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "PrimaryScramblingCode", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "Ecno", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringUmts in its wire form to dst.
 func (m *CellInfoNeighboringUmts) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1658,7 +1658,7 @@ func (m *CellInfoNeighboringTdscdma) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedCellInfoNeighboringTdscdma0[:])
+		d.FailFixed(fixedCellInfoNeighboringTdscdmaPart0[:])
 		return
 	}
 	d.Advance(36)
@@ -1673,7 +1673,7 @@ func (m *CellInfoNeighboringTdscdma) decodeMBIM(d *mbim.Decoder) {
 	m.PathLoss = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedCellInfoNeighboringTdscdma0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
+var fixedCellInfoNeighboringTdscdmaPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "LocationAreaCode", Size: 4}, {Name: "CellId", Size: 4}, {Name: "Uarfcn", Size: 4}, {Name: "CellParameterID", Size: 4}, {Name: "TimingAdvance", Size: 4}, {Name: "Rscp", Size: 4}, {Name: "PathLoss", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringTdscdma in its wire form to dst.
 func (m *CellInfoNeighboringTdscdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1729,7 +1729,7 @@ func (m *CellInfoNeighboringLte) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedCellInfoNeighboringLte0[:])
+		d.FailFixed(fixedCellInfoNeighboringLtePart0[:])
 		return
 	}
 	d.Advance(32)
@@ -1743,7 +1743,7 @@ func (m *CellInfoNeighboringLte) decodeMBIM(d *mbim.Decoder) {
 	m.Rsrq = int32(binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedCellInfoNeighboringLte0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}}
+var fixedCellInfoNeighboringLtePart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 4}, {Name: "Earfcn", Size: 4}, {Name: "PhysicalCellId", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringLte in its wire form to dst.
 func (m *CellInfoNeighboringLte) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1799,7 +1799,7 @@ func (m *CellInfoCdma) UnmarshalMBIM(b []byte) error {
 func (m *CellInfoCdma) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedCellInfoCdma0[:])
+		d.FailFixed(fixedCellInfoCdmaPart0[:])
 		return
 	}
 	d.Advance(36)
@@ -1815,7 +1815,7 @@ func (m *CellInfoCdma) decodeMBIM(d *mbim.Decoder) {
 	m.PilotStrength = uint32(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedCellInfoCdma0 = [...]mbim.FixedField{{Name: "ServingCellFlag", Size: 4}, {Name: "Nid", Size: 4}, {Name: "Sid", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "BaseLatitude", Size: 4}, {Name: "BaseLongitude", Size: 4}, {Name: "RefPn", Size: 4}, {Name: "GpsSeconds", Size: 4}, {Name: "PilotStrength", Size: 4}}
+var fixedCellInfoCdmaPart0 = [...]mbim.FixedField{{Name: "ServingCellFlag", Size: 4}, {Name: "Nid", Size: 4}, {Name: "Sid", Size: 4}, {Name: "BaseStationId", Size: 4}, {Name: "BaseLatitude", Size: 4}, {Name: "BaseLongitude", Size: 4}, {Name: "RefPn", Size: 4}, {Name: "GpsSeconds", Size: 4}, {Name: "PilotStrength", Size: 4}}
 
 // AppendMBIM appends CellInfoCdma in its wire form to dst.
 func (m *CellInfoCdma) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1870,7 +1870,7 @@ func (m *CellInfoServingNr) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedCellInfoServingNr0[:])
+		d.FailFixed(fixedCellInfoServingNrPart0[:])
 		return
 	}
 	d.Advance(48)
@@ -1886,7 +1886,7 @@ func (m *CellInfoServingNr) decodeMBIM(d *mbim.Decoder) {
 	m.TimingAdvance = uint64(binary.LittleEndian.Uint64(b0[40:]))
 }
 
-var fixedCellInfoServingNr0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "Nci", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Nrarfcn", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}, {Name: "TimingAdvance", Size: 8}}
+var fixedCellInfoServingNrPart0 = [...]mbim.FixedField{{Name: "ProviderId", Size: 8}, {Name: "Nci", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Nrarfcn", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}, {Name: "TimingAdvance", Size: 8}}
 
 // AppendMBIM appends CellInfoServingNr in its wire form to dst.
 func (m *CellInfoServingNr) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1944,7 +1944,7 @@ func (m *CellInfoNeighboringNr) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedCellInfoNeighboringNr0[:])
+		d.FailFixed(fixedCellInfoNeighboringNrPart0[:])
 		return
 	}
 	d.Advance(40)
@@ -1959,7 +1959,7 @@ func (m *CellInfoNeighboringNr) decodeMBIM(d *mbim.Decoder) {
 	m.Sinr = uint32(binary.LittleEndian.Uint32(b0[36:]))
 }
 
-var fixedCellInfoNeighboringNr0 = [...]mbim.FixedField{{Name: "SystemSubType", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}}
+var fixedCellInfoNeighboringNrPart0 = [...]mbim.FixedField{{Name: "SystemSubType", Size: 4}, {Name: "ProviderId", Size: 8}, {Name: "CellId", Size: 8}, {Name: "PhysicalCellID", Size: 4}, {Name: "Tac", Size: 4}, {Name: "Rsrp", Size: 4}, {Name: "Rsrq", Size: 4}, {Name: "Sinr", Size: 4}}
 
 // AppendMBIM appends CellInfoNeighboringNr in its wire form to dst.
 func (m *CellInfoNeighboringNr) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1971,6 +1971,9 @@ func (m *CellInfoNeighboringNr) AppendMBIM(dst []byte) ([]byte, error) {
 func (m *CellInfoNeighboringNr) fixedLenMBIM() int { return 40 }
 
 func (m *CellInfoNeighboringNr) encodeMBIM(e *mbim.Encoder) {
+	if uint64(m.SystemSubType) > 0xffffffff {
+		e.Fail("SystemSubType", "value %d does not fit in the field", uint64(m.SystemSubType))
+	}
 	e.U32(uint32(m.SystemSubType))
 	slotProviderId := e.PairSlot()
 	slotCellId := e.PairSlot()
@@ -2025,7 +2028,7 @@ func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 72 {
-		d.FailFixed(fixedProvisionedContextsSet0[:])
+		d.FailFixed(fixedProvisionedContextsSetPart0[:])
 		return
 	}
 	d.Advance(72)
@@ -2044,7 +2047,7 @@ func (m *ProvisionedContextsSet) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[68:]))
 }
 
-var fixedProvisionedContextsSet0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedProvisionedContextsSetPart0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsSet in its wire form to dst.
 func (m *ProvisionedContextsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2106,7 +2109,7 @@ func (m *ProvisionedContextsResponse) UnmarshalMBIM(b []byte) error {
 func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedProvisionedContextsResponse0[:])
+		d.FailFixed(fixedProvisionedContextsResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -2127,7 +2130,7 @@ func (m *ProvisionedContextsResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedProvisionedContextsResponse0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
+var fixedProvisionedContextsResponsePart0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponse in its wire form to dst.
 func (m *ProvisionedContextsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2195,7 +2198,7 @@ func (m *ProvisionedContextsSetV4) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 72 {
-		d.FailFixed(fixedProvisionedContextsSetV40[:])
+		d.FailFixed(fixedProvisionedContextsSetV4Part0[:])
 		return
 	}
 	d.Advance(72)
@@ -2215,7 +2218,7 @@ func (m *ProvisionedContextsSetV4) decodeMBIM(d *mbim.Decoder) {
 	d.TLVTo(&m.Snssai, "Snssai")
 }
 
-var fixedProvisionedContextsSetV40 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedProvisionedContextsSetV4Part0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "IpType", Size: 4}, {Name: "State", Size: 4}, {Name: "Roaming", Size: 4}, {Name: "MediaType", Size: 4}, {Name: "Source", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsSetV4 in its wire form to dst.
 func (m *ProvisionedContextsSetV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2279,7 +2282,7 @@ func (m *ProvisionedContextsResponseV4) UnmarshalMBIM(b []byte) error {
 func (m *ProvisionedContextsResponseV4) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedProvisionedContextsResponseV40[:])
+		d.FailFixed(fixedProvisionedContextsResponseV4Part0[:])
 		return
 	}
 	d.Advance(4)
@@ -2300,7 +2303,7 @@ func (m *ProvisionedContextsResponseV4) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedProvisionedContextsResponseV40 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
+var fixedProvisionedContextsResponseV4Part0 = [...]mbim.FixedField{{Name: "ProvisionedContextsCount", Size: 4}}
 
 // AppendMBIM appends ProvisionedContextsResponseV4 in its wire form to dst.
 func (m *ProvisionedContextsResponseV4) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2365,7 +2368,7 @@ func (m *LteAttachConfigurationSet) UnmarshalMBIM(b []byte) error {
 func (m *LteAttachConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedLteAttachConfigurationSet0[:])
+		d.FailFixed(fixedLteAttachConfigurationSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -2387,7 +2390,7 @@ func (m *LteAttachConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedLteAttachConfigurationSet0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ConfigurationCount", Size: 4}}
+var fixedLteAttachConfigurationSetPart0 = [...]mbim.FixedField{{Name: "Operation", Size: 4}, {Name: "ConfigurationCount", Size: 4}}
 
 // AppendMBIM appends LteAttachConfigurationSet in its wire form to dst.
 func (m *LteAttachConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2440,7 +2443,7 @@ func (m *LteAttachConfigurationResponse) UnmarshalMBIM(b []byte) error {
 func (m *LteAttachConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedLteAttachConfigurationResponse0[:])
+		d.FailFixed(fixedLteAttachConfigurationResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -2461,7 +2464,7 @@ func (m *LteAttachConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedLteAttachConfigurationResponse0 = [...]mbim.FixedField{{Name: "ConfigurationCount", Size: 4}}
+var fixedLteAttachConfigurationResponsePart0 = [...]mbim.FixedField{{Name: "ConfigurationCount", Size: 4}}
 
 // AppendMBIM appends LteAttachConfigurationResponse in its wire form to dst.
 func (m *LteAttachConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2523,7 +2526,7 @@ func (m *LteAttachInfoResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedLteAttachInfoResponse0[:])
+		d.FailFixed(fixedLteAttachInfoResponsePart0[:])
 		return
 	}
 	d.Advance(40)
@@ -2537,7 +2540,7 @@ func (m *LteAttachInfoResponse) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[36:]))
 }
 
-var fixedLteAttachInfoResponse0 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedLteAttachInfoResponsePart0 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachInfoResponse in its wire form to dst.
 func (m *LteAttachInfoResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2605,7 +2608,7 @@ func (m *LteAttachInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 44 {
-		d.FailFixed(fixedLteAttachInfoResponseV30[:])
+		d.FailFixed(fixedLteAttachInfoResponseV3Part0[:])
 		return
 	}
 	d.Advance(44)
@@ -2620,7 +2623,7 @@ func (m *LteAttachInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.AuthProtocol = basicconnect.AuthProtocol(binary.LittleEndian.Uint32(b0[40:]))
 }
 
-var fixedLteAttachInfoResponseV30 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "NwError", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
+var fixedLteAttachInfoResponseV3Part0 = [...]mbim.FixedField{{Name: "LteAttachState", Size: 4}, {Name: "NwError", Size: 4}, {Name: "IpType", Size: 4}, {Name: "AccessString", Size: 8}, {Name: "UserName", Size: 8}, {Name: "Password", Size: 8}, {Name: "Compression", Size: 4}, {Name: "AuthProtocol", Size: 4}}
 
 // AppendMBIM appends LteAttachInfoResponseV3 in its wire form to dst.
 func (m *LteAttachInfoResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2684,7 +2687,7 @@ func (m *SysCapsResponse) UnmarshalMBIM(b []byte) error {
 func (m *SysCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedSysCapsResponse0[:])
+		d.FailFixed(fixedSysCapsResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -2695,7 +2698,7 @@ func (m *SysCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	m.ModemId = uint64(binary.LittleEndian.Uint64(b0[12:]))
 }
 
-var fixedSysCapsResponse0 = [...]mbim.FixedField{{Name: "NumberOfExecutors", Size: 4}, {Name: "NumberOfSlots", Size: 4}, {Name: "Concurrency", Size: 4}, {Name: "ModemId", Size: 8}}
+var fixedSysCapsResponsePart0 = [...]mbim.FixedField{{Name: "NumberOfExecutors", Size: 4}, {Name: "NumberOfSlots", Size: 4}, {Name: "Concurrency", Size: 4}, {Name: "ModemId", Size: 8}}
 
 // AppendMBIM appends SysCapsResponse in its wire form to dst.
 func (m *SysCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2750,7 +2753,7 @@ func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 68 {
-		d.FailFixed(fixedDeviceCapsResponse0[:])
+		d.FailFixed(fixedDeviceCapsResponsePart0[:])
 		return
 	}
 	d.Advance(68)
@@ -2770,7 +2773,7 @@ func (m *DeviceCapsResponse) decodeMBIM(d *mbim.Decoder) {
 	m.ExecutorIndex = uint32(binary.LittleEndian.Uint32(b0[64:]))
 }
 
-var fixedDeviceCapsResponse0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SmsClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}, {Name: "ExecutorIndex", Size: 4}}
+var fixedDeviceCapsResponsePart0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SmsClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "MaxSessions", Size: 4}, {Name: "CustomDataClass", Size: 8}, {Name: "DeviceId", Size: 8}, {Name: "FirmwareInfo", Size: 8}, {Name: "HardwareInfo", Size: 8}, {Name: "ExecutorIndex", Size: 4}}
 
 // AppendMBIM appends DeviceCapsResponse in its wire form to dst.
 func (m *DeviceCapsResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2853,7 +2856,7 @@ func (m *DeviceCapsResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *DeviceCapsResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedDeviceCapsResponseV30[:])
+		d.FailFixed(fixedDeviceCapsResponseV3Part0[:])
 		return
 	}
 	d.Advance(48)
@@ -2877,7 +2880,7 @@ func (m *DeviceCapsResponseV3) decodeMBIM(d *mbim.Decoder) {
 	d.TLVStringTo(&m.HardwareInfo, "HardwareInfo")
 }
 
-var fixedDeviceCapsResponseV30 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "DataSubclass", Size: 8}, {Name: "MaxSessions", Size: 4}, {Name: "ExecutorIndex", Size: 4}, {Name: "WcdmaBandClass", Size: 4}}
+var fixedDeviceCapsResponseV3Part0 = [...]mbim.FixedField{{Name: "DeviceType", Size: 4}, {Name: "CellularClass", Size: 4}, {Name: "VoiceClass", Size: 4}, {Name: "SimClass", Size: 4}, {Name: "DataClass", Size: 4}, {Name: "SmsCaps", Size: 4}, {Name: "ControlCaps", Size: 4}, {Name: "DataSubclass", Size: 8}, {Name: "MaxSessions", Size: 4}, {Name: "ExecutorIndex", Size: 4}, {Name: "WcdmaBandClass", Size: 4}}
 
 // AppendMBIM appends DeviceCapsResponseV3 in its wire form to dst.
 func (m *DeviceCapsResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -2938,7 +2941,7 @@ func (m *DeviceSlotMappingsSet) UnmarshalMBIM(b []byte) error {
 func (m *DeviceSlotMappingsSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedDeviceSlotMappingsSet0[:])
+		d.FailFixed(fixedDeviceSlotMappingsSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -2959,7 +2962,7 @@ func (m *DeviceSlotMappingsSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedDeviceSlotMappingsSet0 = [...]mbim.FixedField{{Name: "MapCount", Size: 4}}
+var fixedDeviceSlotMappingsSetPart0 = [...]mbim.FixedField{{Name: "MapCount", Size: 4}}
 
 // AppendMBIM appends DeviceSlotMappingsSet in its wire form to dst.
 func (m *DeviceSlotMappingsSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3014,7 +3017,7 @@ func (m *SlotInfoStatusQuery) UnmarshalMBIM(b []byte) error {
 func (m *SlotInfoStatusQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedSlotInfoStatusQuery0[:])
+		d.FailFixed(fixedSlotInfoStatusQueryPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3022,7 +3025,7 @@ func (m *SlotInfoStatusQuery) decodeMBIM(d *mbim.Decoder) {
 	m.SlotIndex = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedSlotInfoStatusQuery0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}}
+var fixedSlotInfoStatusQueryPart0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}}
 
 // AppendMBIM appends SlotInfoStatusQuery in its wire form to dst.
 func (m *SlotInfoStatusQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3062,7 +3065,7 @@ func (m *SlotInfoStatusResponse) UnmarshalMBIM(b []byte) error {
 func (m *SlotInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedSlotInfoStatusResponse0[:])
+		d.FailFixed(fixedSlotInfoStatusResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -3071,7 +3074,7 @@ func (m *SlotInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	m.State = UiccSlotState(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedSlotInfoStatusResponse0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}, {Name: "State", Size: 4}}
+var fixedSlotInfoStatusResponsePart0 = [...]mbim.FixedField{{Name: "SlotIndex", Size: 4}, {Name: "State", Size: 4}}
 
 // AppendMBIM appends SlotInfoStatusResponse in its wire form to dst.
 func (m *SlotInfoStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3127,7 +3130,7 @@ func (m *BaseStationsInfoQuery) UnmarshalMBIM(b []byte) error {
 func (m *BaseStationsInfoQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedBaseStationsInfoQuery0[:])
+		d.FailFixed(fixedBaseStationsInfoQueryPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -3139,7 +3142,7 @@ func (m *BaseStationsInfoQuery) decodeMBIM(d *mbim.Decoder) {
 	m.MaxCdmaCount = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedBaseStationsInfoQuery0 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}}
+var fixedBaseStationsInfoQueryPart0 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}}
 
 // AppendMBIM appends BaseStationsInfoQuery in its wire form to dst.
 func (m *BaseStationsInfoQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3192,7 +3195,7 @@ func (m *BaseStationsInfoResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 76 {
-		d.FailFixed(fixedBaseStationsInfoResponse0[:])
+		d.FailFixed(fixedBaseStationsInfoResponsePart0[:])
 		return
 	}
 	d.Advance(76)
@@ -3249,7 +3252,7 @@ func (m *BaseStationsInfoResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedBaseStationsInfoResponse0 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}}
+var fixedBaseStationsInfoResponsePart0 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}}
 
 // AppendMBIM appends BaseStationsInfoResponse in its wire form to dst.
 func (m *BaseStationsInfoResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3379,7 +3382,7 @@ func (m *BaseStationsInfoQueryV3) UnmarshalMBIM(b []byte) error {
 func (m *BaseStationsInfoQueryV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedBaseStationsInfoQueryV30[:])
+		d.FailFixed(fixedBaseStationsInfoQueryV3Part0[:])
 		return
 	}
 	d.Advance(24)
@@ -3392,7 +3395,7 @@ func (m *BaseStationsInfoQueryV3) decodeMBIM(d *mbim.Decoder) {
 	m.MaxNrCount = uint32(binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedBaseStationsInfoQueryV30 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}, {Name: "MaxNrCount", Size: 4}}
+var fixedBaseStationsInfoQueryV3Part0 = [...]mbim.FixedField{{Name: "MaxGsmCount", Size: 4}, {Name: "MaxUmtsCount", Size: 4}, {Name: "MaxTdscdmaCount", Size: 4}, {Name: "MaxLteCount", Size: 4}, {Name: "MaxCdmaCount", Size: 4}, {Name: "MaxNrCount", Size: 4}}
 
 // AppendMBIM appends BaseStationsInfoQueryV3 in its wire form to dst.
 func (m *BaseStationsInfoQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3449,7 +3452,7 @@ func (m *BaseStationsInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 96 {
-		d.FailFixed(fixedBaseStationsInfoResponseV30[:])
+		d.FailFixed(fixedBaseStationsInfoResponseV3Part0[:])
 		return
 	}
 	d.Advance(96)
@@ -3509,7 +3512,7 @@ func (m *BaseStationsInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.NrNeighborCells = d.BytesAt(m.NrNeighborCells, "NrNeighborCells", p0+88, binary.LittleEndian.Uint32(b0[88:]), binary.LittleEndian.Uint32(b0[92:]))
 }
 
-var fixedBaseStationsInfoResponseV30 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "SystemSubType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}, {Name: "NrServingCells", Size: 8}, {Name: "NrNeighborCells", Size: 8}}
+var fixedBaseStationsInfoResponseV3Part0 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "SystemSubType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}, {Name: "NrServingCells", Size: 8}, {Name: "NrNeighborCells", Size: 8}}
 
 // AppendMBIM appends BaseStationsInfoResponseV3 in its wire form to dst.
 func (m *BaseStationsInfoResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3522,6 +3525,9 @@ func (m *BaseStationsInfoResponseV3) fixedLenMBIM() int { return 96 }
 
 func (m *BaseStationsInfoResponseV3) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.SystemType))
+	if uint64(m.SystemSubType) > 0xffffffff {
+		e.Fail("SystemSubType", "value %d does not fit in the field", uint64(m.SystemSubType))
+	}
 	e.U32(uint32(m.SystemSubType))
 	slotGsmServingCell := e.PairSlot()
 	slotUmtsServingCell := e.PairSlot()
@@ -3647,7 +3653,7 @@ func (m *LocationInfoStatusResponse) UnmarshalMBIM(b []byte) error {
 func (m *LocationInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedLocationInfoStatusResponse0[:])
+		d.FailFixed(fixedLocationInfoStatusResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -3657,7 +3663,7 @@ func (m *LocationInfoStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	m.CellID = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedLocationInfoStatusResponse0 = [...]mbim.FixedField{{Name: "LocationAreaCode", Size: 4}, {Name: "TrackingAreaCode", Size: 4}, {Name: "CellID", Size: 4}}
+var fixedLocationInfoStatusResponsePart0 = [...]mbim.FixedField{{Name: "LocationAreaCode", Size: 4}, {Name: "TrackingAreaCode", Size: 4}, {Name: "CellID", Size: 4}}
 
 // AppendMBIM appends LocationInfoStatusResponse in its wire form to dst.
 func (m *LocationInfoStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3715,7 +3721,7 @@ func (m *PinInfoEx2Set) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedPinInfoEx2Set0[:])
+		d.FailFixed(fixedPinInfoEx2SetPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -3727,7 +3733,7 @@ func (m *PinInfoEx2Set) decodeMBIM(d *mbim.Decoder) {
 	m.AppId = d.BytesAt(m.AppId, "AppId", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedPinInfoEx2Set0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}, {Name: "AppId", Size: 8}}
+var fixedPinInfoEx2SetPart0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinOperation", Size: 4}, {Name: "Pin", Size: 8}, {Name: "NewPin", Size: 8}, {Name: "AppId", Size: 8}}
 
 // AppendMBIM appends PinInfoEx2Set in its wire form to dst.
 func (m *PinInfoEx2Set) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3784,7 +3790,7 @@ func (m *PinInfoEx2Query) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedPinInfoEx2Query0[:])
+		d.FailFixed(fixedPinInfoEx2QueryPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -3793,7 +3799,7 @@ func (m *PinInfoEx2Query) decodeMBIM(d *mbim.Decoder) {
 	m.AppId = d.BytesAt(m.AppId, "AppId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedPinInfoEx2Query0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "AppId", Size: 8}}
+var fixedPinInfoEx2QueryPart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "AppId", Size: 8}}
 
 // AppendMBIM appends PinInfoEx2Query in its wire form to dst.
 func (m *PinInfoEx2Query) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3839,7 +3845,7 @@ func (m *PinInfoEx2Response) UnmarshalMBIM(b []byte) error {
 func (m *PinInfoEx2Response) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedPinInfoEx2Response0[:])
+		d.FailFixed(fixedPinInfoEx2ResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -3849,7 +3855,7 @@ func (m *PinInfoEx2Response) decodeMBIM(d *mbim.Decoder) {
 	m.RemainingAttempts = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedPinInfoEx2Response0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
+var fixedPinInfoEx2ResponsePart0 = [...]mbim.FixedField{{Name: "PinType", Size: 4}, {Name: "PinState", Size: 4}, {Name: "RemainingAttempts", Size: 4}}
 
 // AppendMBIM appends PinInfoEx2Response in its wire form to dst.
 func (m *PinInfoEx2Response) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3891,7 +3897,7 @@ func (m *VersionQuery) UnmarshalMBIM(b []byte) error {
 func (m *VersionQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedVersionQuery0[:])
+		d.FailFixed(fixedVersionQueryPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -3900,7 +3906,7 @@ func (m *VersionQuery) decodeMBIM(d *mbim.Decoder) {
 	m.MbimExtendedVersion = uint16(binary.LittleEndian.Uint16(b0[2:]))
 }
 
-var fixedVersionQuery0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
+var fixedVersionQueryPart0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
 
 // AppendMBIM appends VersionQuery in its wire form to dst.
 func (m *VersionQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -3945,7 +3951,7 @@ func (m *ModemConfigurationResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *ModemConfigurationResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedModemConfigurationResponseV30[:])
+		d.FailFixed(fixedModemConfigurationResponseV3Part0[:])
 		return
 	}
 	d.Advance(4)
@@ -3955,7 +3961,7 @@ func (m *ModemConfigurationResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedModemConfigurationResponseV30 = [...]mbim.FixedField{{Name: "ConfigurationStatus", Size: 4}}
+var fixedModemConfigurationResponseV3Part0 = [...]mbim.FixedField{{Name: "ConfigurationStatus", Size: 4}}
 
 // AppendMBIM appends ModemConfigurationResponseV3 in its wire form to dst.
 func (m *ModemConfigurationResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4004,7 +4010,7 @@ func (m *ModemConfigurationNotifyV3) UnmarshalMBIM(b []byte) error {
 func (m *ModemConfigurationNotifyV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedModemConfigurationNotifyV30[:])
+		d.FailFixed(fixedModemConfigurationNotifyV3Part0[:])
 		return
 	}
 	d.Advance(4)
@@ -4014,7 +4020,7 @@ func (m *ModemConfigurationNotifyV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedModemConfigurationNotifyV30 = [...]mbim.FixedField{{Name: "ModemConfigurationStatus", Size: 4}}
+var fixedModemConfigurationNotifyV3Part0 = [...]mbim.FixedField{{Name: "ModemConfigurationStatus", Size: 4}}
 
 // AppendMBIM appends ModemConfigurationNotifyV3 in its wire form to dst.
 func (m *ModemConfigurationNotifyV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4066,7 +4072,7 @@ func (m *RegistrationParametersSetV3) UnmarshalMBIM(b []byte) error {
 func (m *RegistrationParametersSetV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedRegistrationParametersSetV30[:])
+		d.FailFixed(fixedRegistrationParametersSetV3Part0[:])
 		return
 	}
 	d.Advance(20)
@@ -4079,7 +4085,7 @@ func (m *RegistrationParametersSetV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedRegistrationParametersSetV30 = [...]mbim.FixedField{{Name: "MicoMode", Size: 4}, {Name: "DrxCycle", Size: 4}, {Name: "LadnInfo", Size: 4}, {Name: "DefaultPduActivationHint", Size: 4}, {Name: "ReRegisterIfNedeed", Size: 4}}
+var fixedRegistrationParametersSetV3Part0 = [...]mbim.FixedField{{Name: "MicoMode", Size: 4}, {Name: "DrxCycle", Size: 4}, {Name: "LadnInfo", Size: 4}, {Name: "DefaultPduActivationHint", Size: 4}, {Name: "ReRegisterIfNedeed", Size: 4}}
 
 // AppendMBIM appends RegistrationParametersSetV3 in its wire form to dst.
 func (m *RegistrationParametersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4133,7 +4139,7 @@ func (m *NetworkParametersResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *NetworkParametersResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedNetworkParametersResponseV30[:])
+		d.FailFixed(fixedNetworkParametersResponseV3Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -4143,7 +4149,7 @@ func (m *NetworkParametersResponseV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedNetworkParametersResponseV30 = [...]mbim.FixedField{{Name: "MicoIndication", Size: 4}, {Name: "DrxParams", Size: 4}}
+var fixedNetworkParametersResponseV3Part0 = [...]mbim.FixedField{{Name: "MicoIndication", Size: 4}, {Name: "DrxParams", Size: 4}}
 
 // AppendMBIM appends NetworkParametersResponseV3 in its wire form to dst.
 func (m *NetworkParametersResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
@@ -4194,7 +4200,7 @@ func (m *WakeReasonResponseV3) UnmarshalMBIM(b []byte) error {
 func (m *WakeReasonResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedWakeReasonResponseV30[:])
+		d.FailFixed(fixedWakeReasonResponseV3Part0[:])
 		return
 	}
 	d.Advance(8)
@@ -4204,7 +4210,7 @@ func (m *WakeReasonResponseV3) decodeMBIM(d *mbim.Decoder) {
 	d.TLVTo(&m.WakeTlv, "WakeTlv")
 }
 
-var fixedWakeReasonResponseV30 = [...]mbim.FixedField{{Name: "WakeType", Size: 4}, {Name: "SessionId", Size: 4}}
+var fixedWakeReasonResponseV3Part0 = [...]mbim.FixedField{{Name: "WakeType", Size: 4}, {Name: "SessionId", Size: 4}}
 
 // AppendMBIM appends WakeReasonResponseV3 in its wire form to dst.
 func (m *WakeReasonResponseV3) AppendMBIM(dst []byte) ([]byte, error) {

@@ -36,7 +36,7 @@ func (m *GetResponse) UnmarshalMBIM(b []byte) error {
 func (m *GetResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedGetResponse0[:])
+		d.FailFixed(fixedGetResponsePart0[:])
 		return
 	}
 	d.Advance(16)
@@ -44,7 +44,7 @@ func (m *GetResponse) decodeMBIM(d *mbim.Decoder) {
 	m.FirmwareId = mbim.UUID(b0[0:16])
 }
 
-var fixedGetResponse0 = [...]mbim.FixedField{{Name: "FirmwareId", Size: 16}}
+var fixedGetResponsePart0 = [...]mbim.FixedField{{Name: "FirmwareId", Size: 16}}
 
 // AppendMBIM appends GetResponse in its wire form to dst.
 func (m *GetResponse) AppendMBIM(dst []byte) ([]byte, error) {

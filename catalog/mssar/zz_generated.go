@@ -232,7 +232,7 @@ func (m *SarConfigState) UnmarshalMBIM(b []byte) error {
 func (m *SarConfigState) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedSarConfigState0[:])
+		d.FailFixed(fixedSarConfigStatePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -241,7 +241,7 @@ func (m *SarConfigState) decodeMBIM(d *mbim.Decoder) {
 	m.BackoffIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedSarConfigState0 = [...]mbim.FixedField{{Name: "AntennaIndex", Size: 4}, {Name: "BackoffIndex", Size: 4}}
+var fixedSarConfigStatePart0 = [...]mbim.FixedField{{Name: "AntennaIndex", Size: 4}, {Name: "BackoffIndex", Size: 4}}
 
 // AppendMBIM appends SarConfigState in its wire form to dst.
 func (m *SarConfigState) AppendMBIM(dst []byte) ([]byte, error) {
@@ -283,7 +283,7 @@ func (m *ConfigSet) UnmarshalMBIM(b []byte) error {
 func (m *ConfigSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedConfigSet0[:])
+		d.FailFixed(fixedConfigSetPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -306,7 +306,7 @@ func (m *ConfigSet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedConfigSet0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
+var fixedConfigSetPart0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
 
 // AppendMBIM appends ConfigSet in its wire form to dst.
 func (m *ConfigSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -363,7 +363,7 @@ func (m *ConfigResponse) UnmarshalMBIM(b []byte) error {
 func (m *ConfigResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedConfigResponse0[:])
+		d.FailFixed(fixedConfigResponsePart0[:])
 		return
 	}
 	d.Advance(16)
@@ -387,7 +387,7 @@ func (m *ConfigResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedConfigResponse0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "WifiIntegration", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
+var fixedConfigResponsePart0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}, {Name: "BackoffState", Size: 4}, {Name: "WifiIntegration", Size: 4}, {Name: "ConfigStatesCount", Size: 4}}
 
 // AppendMBIM appends ConfigResponse in its wire form to dst.
 func (m *ConfigResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -443,7 +443,7 @@ func (m *TransmissionStatusSet) UnmarshalMBIM(b []byte) error {
 func (m *TransmissionStatusSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedTransmissionStatusSet0[:])
+		d.FailFixed(fixedTransmissionStatusSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -452,7 +452,7 @@ func (m *TransmissionStatusSet) decodeMBIM(d *mbim.Decoder) {
 	m.HysteresisTimer = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedTransmissionStatusSet0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
+var fixedTransmissionStatusSetPart0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
 
 // AppendMBIM appends TransmissionStatusSet in its wire form to dst.
 func (m *TransmissionStatusSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -494,7 +494,7 @@ func (m *TransmissionStatusResponse) UnmarshalMBIM(b []byte) error {
 func (m *TransmissionStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedTransmissionStatusResponse0[:])
+		d.FailFixed(fixedTransmissionStatusResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -504,7 +504,7 @@ func (m *TransmissionStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	m.HysteresisTimer = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedTransmissionStatusResponse0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "TransmissionStatus", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
+var fixedTransmissionStatusResponsePart0 = [...]mbim.FixedField{{Name: "ChannelNotification", Size: 4}, {Name: "TransmissionStatus", Size: 4}, {Name: "HysteresisTimer", Size: 4}}
 
 // AppendMBIM appends TransmissionStatusResponse in its wire form to dst.
 func (m *TransmissionStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {

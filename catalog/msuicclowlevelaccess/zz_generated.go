@@ -414,7 +414,7 @@ func (m *UiccApplication) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedUiccApplication0[:])
+		d.FailFixed(fixedUiccApplicationPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -426,7 +426,7 @@ func (m *UiccApplication) decodeMBIM(d *mbim.Decoder) {
 	m.PinKeyReferences = d.BytesAt(m.PinKeyReferences, "PinKeyReferences", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
 }
 
-var fixedUiccApplication0 = [...]mbim.FixedField{{Name: "ApplicationType", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "ApplicationName", Size: 8}, {Name: "PinKeyReferenceCount", Size: 4}, {Name: "PinKeyReferences", Size: 8}}
+var fixedUiccApplicationPart0 = [...]mbim.FixedField{{Name: "ApplicationType", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "ApplicationName", Size: 8}, {Name: "PinKeyReferenceCount", Size: 4}, {Name: "PinKeyReferences", Size: 8}}
 
 // AppendMBIM appends UiccApplication in its wire form to dst.
 func (m *UiccApplication) AppendMBIM(dst []byte) ([]byte, error) {
@@ -482,7 +482,7 @@ func (m *AtrResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedAtrResponse0[:])
+		d.FailFixed(fixedAtrResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -490,7 +490,7 @@ func (m *AtrResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Atr = d.BytesAt(m.Atr, "Atr", p0, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedAtrResponse0 = [...]mbim.FixedField{{Name: "Atr", Size: 8}}
+var fixedAtrResponsePart0 = [...]mbim.FixedField{{Name: "Atr", Size: 8}}
 
 // AppendMBIM appends AtrResponse in its wire form to dst.
 func (m *AtrResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -536,7 +536,7 @@ func (m *OpenChannelSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedOpenChannelSet0[:])
+		d.FailFixed(fixedOpenChannelSetPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -546,7 +546,7 @@ func (m *OpenChannelSet) decodeMBIM(d *mbim.Decoder) {
 	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedOpenChannelSet0 = [...]mbim.FixedField{{Name: "AppId", Size: 8}, {Name: "SelectP2Arg", Size: 4}, {Name: "ChannelGroup", Size: 4}}
+var fixedOpenChannelSetPart0 = [...]mbim.FixedField{{Name: "AppId", Size: 8}, {Name: "SelectP2Arg", Size: 4}, {Name: "ChannelGroup", Size: 4}}
 
 // AppendMBIM appends OpenChannelSet in its wire form to dst.
 func (m *OpenChannelSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -594,7 +594,7 @@ func (m *OpenChannelResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedOpenChannelResponse0[:])
+		d.FailFixed(fixedOpenChannelResponsePart0[:])
 		return
 	}
 	d.Advance(16)
@@ -604,7 +604,7 @@ func (m *OpenChannelResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Response = d.BytesAt(m.Response, "Response", p0+8, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedOpenChannelResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Channel", Size: 4}, {Name: "Response", Size: 8}}
+var fixedOpenChannelResponsePart0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Channel", Size: 4}, {Name: "Response", Size: 8}}
 
 // AppendMBIM appends OpenChannelResponse in its wire form to dst.
 func (m *OpenChannelResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -650,7 +650,7 @@ func (m *CloseChannelSet) UnmarshalMBIM(b []byte) error {
 func (m *CloseChannelSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedCloseChannelSet0[:])
+		d.FailFixed(fixedCloseChannelSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -659,7 +659,7 @@ func (m *CloseChannelSet) decodeMBIM(d *mbim.Decoder) {
 	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedCloseChannelSet0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "ChannelGroup", Size: 4}}
+var fixedCloseChannelSetPart0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "ChannelGroup", Size: 4}}
 
 // AppendMBIM appends CloseChannelSet in its wire form to dst.
 func (m *CloseChannelSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -699,7 +699,7 @@ func (m *CloseChannelResponse) UnmarshalMBIM(b []byte) error {
 func (m *CloseChannelResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedCloseChannelResponse0[:])
+		d.FailFixed(fixedCloseChannelResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -707,7 +707,7 @@ func (m *CloseChannelResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Status = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedCloseChannelResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
+var fixedCloseChannelResponsePart0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
 
 // AppendMBIM appends CloseChannelResponse in its wire form to dst.
 func (m *CloseChannelResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -750,7 +750,7 @@ func (m *ApduSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedApduSet0[:])
+		d.FailFixed(fixedApduSetPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -761,7 +761,7 @@ func (m *ApduSet) decodeMBIM(d *mbim.Decoder) {
 	m.Command = d.BytesAt(m.Command, "Command", p0+12, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedApduSet0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "SecureMessaging", Size: 4}, {Name: "ClassByteType", Size: 4}, {Name: "Command", Size: 8}}
+var fixedApduSetPart0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "SecureMessaging", Size: 4}, {Name: "ClassByteType", Size: 4}, {Name: "Command", Size: 8}}
 
 // AppendMBIM appends ApduSet in its wire form to dst.
 func (m *ApduSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -809,7 +809,7 @@ func (m *ApduResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedApduResponse0[:])
+		d.FailFixed(fixedApduResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -818,7 +818,7 @@ func (m *ApduResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Response = d.BytesAt(m.Response, "Response", p0+4, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedApduResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Response", Size: 8}}
+var fixedApduResponsePart0 = [...]mbim.FixedField{{Name: "Status", Size: 4}, {Name: "Response", Size: 8}}
 
 // AppendMBIM appends ApduResponse in its wire form to dst.
 func (m *ApduResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -862,7 +862,7 @@ func (m *TerminalCapabilitySet) UnmarshalMBIM(b []byte) error {
 func (m *TerminalCapabilitySet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedTerminalCapabilitySet0[:])
+		d.FailFixed(fixedTerminalCapabilitySetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -883,7 +883,7 @@ func (m *TerminalCapabilitySet) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedTerminalCapabilitySet0 = [...]mbim.FixedField{{Name: "TerminalCapabilityCount", Size: 4}}
+var fixedTerminalCapabilitySetPart0 = [...]mbim.FixedField{{Name: "TerminalCapabilityCount", Size: 4}}
 
 // AppendMBIM appends TerminalCapabilitySet in its wire form to dst.
 func (m *TerminalCapabilitySet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -938,7 +938,7 @@ func (m *ResetSet) UnmarshalMBIM(b []byte) error {
 func (m *ResetSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedResetSet0[:])
+		d.FailFixed(fixedResetSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -946,7 +946,7 @@ func (m *ResetSet) decodeMBIM(d *mbim.Decoder) {
 	m.PassThroughAction = UiccPassThroughAction(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedResetSet0 = [...]mbim.FixedField{{Name: "PassThroughAction", Size: 4}}
+var fixedResetSetPart0 = [...]mbim.FixedField{{Name: "PassThroughAction", Size: 4}}
 
 // AppendMBIM appends ResetSet in its wire form to dst.
 func (m *ResetSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -985,7 +985,7 @@ func (m *ResetResponse) UnmarshalMBIM(b []byte) error {
 func (m *ResetResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedResetResponse0[:])
+		d.FailFixed(fixedResetResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -993,7 +993,7 @@ func (m *ResetResponse) decodeMBIM(d *mbim.Decoder) {
 	m.PassThroughStatus = UiccPassThroughStatus(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedResetResponse0 = [...]mbim.FixedField{{Name: "PassThroughStatus", Size: 4}}
+var fixedResetResponsePart0 = [...]mbim.FixedField{{Name: "PassThroughStatus", Size: 4}}
 
 // AppendMBIM appends ResetResponse in its wire form to dst.
 func (m *ResetResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1035,7 +1035,7 @@ func (m *ApplicationListResponse) UnmarshalMBIM(b []byte) error {
 func (m *ApplicationListResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedApplicationListResponse0[:])
+		d.FailFixed(fixedApplicationListResponsePart0[:])
 		return
 	}
 	d.Advance(16)
@@ -1059,7 +1059,7 @@ func (m *ApplicationListResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedApplicationListResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationCount", Size: 4}, {Name: "ActiveApplicationIndex", Size: 4}, {Name: "ApplicationListSizeBytes", Size: 4}}
+var fixedApplicationListResponsePart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationCount", Size: 4}, {Name: "ActiveApplicationIndex", Size: 4}, {Name: "ApplicationListSizeBytes", Size: 4}}
 
 // AppendMBIM appends ApplicationListResponse in its wire form to dst.
 func (m *ApplicationListResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1117,7 +1117,7 @@ func (m *FileStatusQuery) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedFileStatusQuery0[:])
+		d.FailFixed(fixedFileStatusQueryPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -1127,7 +1127,7 @@ func (m *FileStatusQuery) decodeMBIM(d *mbim.Decoder) {
 	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedFileStatusQuery0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}}
+var fixedFileStatusQueryPart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}}
 
 // AppendMBIM appends FileStatusQuery in its wire form to dst.
 func (m *FileStatusQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1187,7 +1187,7 @@ func (m *FileStatusResponse) UnmarshalMBIM(b []byte) error {
 func (m *FileStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 48 {
-		d.FailFixed(fixedFileStatusResponse0[:])
+		d.FailFixed(fixedFileStatusResponsePart0[:])
 		return
 	}
 	d.Advance(48)
@@ -1206,7 +1206,7 @@ func (m *FileStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	m.AccessConditionDeactivate = basicconnect.PinType(binary.LittleEndian.Uint32(b0[44:]))
 }
 
-var fixedFileStatusResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "FileAccessibility", Size: 4}, {Name: "FileType", Size: 4}, {Name: "FileStructure", Size: 4}, {Name: "FileItemCount", Size: 4}, {Name: "FileItemSize", Size: 4}, {Name: "AccessConditionRead", Size: 4}, {Name: "AccessConditionUpdate", Size: 4}, {Name: "AccessConditionActivate", Size: 4}, {Name: "AccessConditionDeactivate", Size: 4}}
+var fixedFileStatusResponsePart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "FileAccessibility", Size: 4}, {Name: "FileType", Size: 4}, {Name: "FileStructure", Size: 4}, {Name: "FileItemCount", Size: 4}, {Name: "FileItemSize", Size: 4}, {Name: "AccessConditionRead", Size: 4}, {Name: "AccessConditionUpdate", Size: 4}, {Name: "AccessConditionActivate", Size: 4}, {Name: "AccessConditionDeactivate", Size: 4}}
 
 // AppendMBIM appends FileStatusResponse in its wire form to dst.
 func (m *FileStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1263,7 +1263,7 @@ func (m *ReadBinarySet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 44 {
-		d.FailFixed(fixedReadBinarySet0[:])
+		d.FailFixed(fixedReadBinarySetPart0[:])
 		return
 	}
 	d.Advance(44)
@@ -1277,7 +1277,7 @@ func (m *ReadBinarySet) decodeMBIM(d *mbim.Decoder) {
 	m.Data = d.BytesAt(m.Data, "Data", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
 }
 
-var fixedReadBinarySet0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "ReadOffset", Size: 4}, {Name: "ReadSize", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
+var fixedReadBinarySetPart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "ReadOffset", Size: 4}, {Name: "ReadSize", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadBinarySet in its wire form to dst.
 func (m *ReadBinarySet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1345,7 +1345,7 @@ func (m *ReadBinaryResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedReadBinaryResponse0[:])
+		d.FailFixed(fixedReadBinaryResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -1356,7 +1356,7 @@ func (m *ReadBinaryResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Data = d.BytesAt(m.Data, "Data", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedReadBinaryResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
+var fixedReadBinaryResponsePart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadBinaryResponse in its wire form to dst.
 func (m *ReadBinaryResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1408,7 +1408,7 @@ func (m *ReadRecordSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 40 {
-		d.FailFixed(fixedReadRecordSet0[:])
+		d.FailFixed(fixedReadRecordSetPart0[:])
 		return
 	}
 	d.Advance(40)
@@ -1421,7 +1421,7 @@ func (m *ReadRecordSet) decodeMBIM(d *mbim.Decoder) {
 	m.Data = d.BytesAt(m.Data, "Data", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
 }
 
-var fixedReadRecordSet0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "RecordNumber", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
+var fixedReadRecordSetPart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "ApplicationId", Size: 8}, {Name: "FilePath", Size: 8}, {Name: "RecordNumber", Size: 4}, {Name: "LocalPin", Size: 8}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadRecordSet in its wire form to dst.
 func (m *ReadRecordSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1488,7 +1488,7 @@ func (m *ReadRecordResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedReadRecordResponse0[:])
+		d.FailFixed(fixedReadRecordResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -1499,7 +1499,7 @@ func (m *ReadRecordResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Data = d.BytesAt(m.Data, "Data", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedReadRecordResponse0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
+var fixedReadRecordResponsePart0 = [...]mbim.FixedField{{Name: "Version", Size: 4}, {Name: "StatusWord1", Size: 4}, {Name: "StatusWord2", Size: 4}, {Name: "Data", Size: 8}}
 
 // AppendMBIM appends ReadRecordResponse in its wire form to dst.
 func (m *ReadRecordResponse) AppendMBIM(dst []byte) ([]byte, error) {

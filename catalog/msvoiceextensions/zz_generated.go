@@ -46,7 +46,7 @@ func (m *NitzResponse) UnmarshalMBIM(b []byte) error {
 func (m *NitzResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 36 {
-		d.FailFixed(fixedNitzResponse0[:])
+		d.FailFixed(fixedNitzResponsePart0[:])
 		return
 	}
 	d.Advance(36)
@@ -62,7 +62,7 @@ func (m *NitzResponse) decodeMBIM(d *mbim.Decoder) {
 	m.DataClass = basicconnect.DataClass(binary.LittleEndian.Uint32(b0[32:]))
 }
 
-var fixedNitzResponse0 = [...]mbim.FixedField{{Name: "Year", Size: 4}, {Name: "Month", Size: 4}, {Name: "Day", Size: 4}, {Name: "Hour", Size: 4}, {Name: "Minute", Size: 4}, {Name: "Second", Size: 4}, {Name: "TimeZoneOffsetMinutes", Size: 4}, {Name: "DaylightSavingTimeOffsetMinutes", Size: 4}, {Name: "DataClass", Size: 4}}
+var fixedNitzResponsePart0 = [...]mbim.FixedField{{Name: "Year", Size: 4}, {Name: "Month", Size: 4}, {Name: "Day", Size: 4}, {Name: "Hour", Size: 4}, {Name: "Minute", Size: 4}, {Name: "Second", Size: 4}, {Name: "TimeZoneOffsetMinutes", Size: 4}, {Name: "DaylightSavingTimeOffsetMinutes", Size: 4}, {Name: "DataClass", Size: 4}}
 
 // AppendMBIM appends NitzResponse in its wire form to dst.
 func (m *NitzResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -154,7 +154,7 @@ func (m *PhonebookEntry) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedPhonebookEntry0[:])
+		d.FailFixed(fixedPhonebookEntryPart0[:])
 		return
 	}
 	d.Advance(20)
@@ -164,7 +164,7 @@ func (m *PhonebookEntry) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.Name, "Name", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedPhonebookEntry0 = [...]mbim.FixedField{{Name: "EntryIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
+var fixedPhonebookEntryPart0 = [...]mbim.FixedField{{Name: "EntryIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
 
 // AppendMBIM appends PhonebookEntry in its wire form to dst.
 func (m *PhonebookEntry) AppendMBIM(dst []byte) ([]byte, error) {
@@ -217,7 +217,7 @@ func (m *ConfigurationResponse) UnmarshalMBIM(b []byte) error {
 func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedConfigurationResponse0[:])
+		d.FailFixed(fixedConfigurationResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -229,7 +229,7 @@ func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	m.MaxName = uint32(binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedConfigurationResponse0 = [...]mbim.FixedField{{Name: "State", Size: 4}, {Name: "NumberOfEntries", Size: 4}, {Name: "UsedEntries", Size: 4}, {Name: "MaxNumberLength", Size: 4}, {Name: "MaxName", Size: 4}}
+var fixedConfigurationResponsePart0 = [...]mbim.FixedField{{Name: "State", Size: 4}, {Name: "NumberOfEntries", Size: 4}, {Name: "UsedEntries", Size: 4}, {Name: "MaxNumberLength", Size: 4}, {Name: "MaxName", Size: 4}}
 
 // AppendMBIM appends ConfigurationResponse in its wire form to dst.
 func (m *ConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -276,7 +276,7 @@ func (m *ReadQuery) UnmarshalMBIM(b []byte) error {
 func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedReadQuery0[:])
+		d.FailFixed(fixedReadQueryPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -285,7 +285,7 @@ func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
 	m.FilterMessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedReadQuery0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
+var fixedReadQueryPart0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
 
 // AppendMBIM appends ReadQuery in its wire form to dst.
 func (m *ReadQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -325,7 +325,7 @@ func (m *ReadResponse) UnmarshalMBIM(b []byte) error {
 func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedReadResponse0[:])
+		d.FailFixed(fixedReadResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -346,7 +346,7 @@ func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedReadResponse0 = [...]mbim.FixedField{{Name: "EntryCount", Size: 4}}
+var fixedReadResponsePart0 = [...]mbim.FixedField{{Name: "EntryCount", Size: 4}}
 
 // AppendMBIM appends ReadResponse in its wire form to dst.
 func (m *ReadResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -399,7 +399,7 @@ func (m *DeleteSet) UnmarshalMBIM(b []byte) error {
 func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedDeleteSet0[:])
+		d.FailFixed(fixedDeleteSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -408,7 +408,7 @@ func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
 	m.FilterMessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedDeleteSet0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
+var fixedDeleteSetPart0 = [...]mbim.FixedField{{Name: "FilterFlag", Size: 4}, {Name: "FilterMessageIndex", Size: 4}}
 
 // AppendMBIM appends DeleteSet in its wire form to dst.
 func (m *DeleteSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -452,7 +452,7 @@ func (m *WriteSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedWriteSet0[:])
+		d.FailFixed(fixedWriteSetPart0[:])
 		return
 	}
 	d.Advance(24)
@@ -463,7 +463,7 @@ func (m *WriteSet) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.Name, "Name", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedWriteSet0 = [...]mbim.FixedField{{Name: "SaveFlag", Size: 4}, {Name: "SaveIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
+var fixedWriteSetPart0 = [...]mbim.FixedField{{Name: "SaveFlag", Size: 4}, {Name: "SaveIndex", Size: 4}, {Name: "Number", Size: 8}, {Name: "Name", Size: 8}}
 
 // AppendMBIM appends WriteSet in its wire form to dst.
 func (m *WriteSet) AppendMBIM(dst []byte) ([]byte, error) {

@@ -40,7 +40,7 @@ func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedConfigurationSet0[:])
+		d.FailFixed(fixedConfigurationSetPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -49,7 +49,7 @@ func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	m.Timeout = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedConfigurationSet0 = [...]mbim.FixedField{{Name: "DevicePath", Size: 8}, {Name: "Timeout", Size: 4}}
+var fixedConfigurationSetPart0 = [...]mbim.FixedField{{Name: "DevicePath", Size: 8}, {Name: "Timeout", Size: 4}}
 
 // AppendMBIM appends ConfigurationSet in its wire form to dst.
 func (m *ConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -94,7 +94,7 @@ func (m *VersionNotify) UnmarshalMBIM(b []byte) error {
 func (m *VersionNotify) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedVersionNotify0[:])
+		d.FailFixed(fixedVersionNotifyPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -103,7 +103,7 @@ func (m *VersionNotify) decodeMBIM(d *mbim.Decoder) {
 	m.MbimExtendedVersion = uint16(binary.LittleEndian.Uint16(b0[2:]))
 }
 
-var fixedVersionNotify0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
+var fixedVersionNotifyPart0 = [...]mbim.FixedField{{Name: "MbimVersion", Size: 2}, {Name: "MbimExtendedVersion", Size: 2}}
 
 // AppendMBIM appends VersionNotify in its wire form to dst.
 func (m *VersionNotify) AppendMBIM(dst []byte) ([]byte, error) {

@@ -383,7 +383,7 @@ func (m *UpdateSessionSet) UnmarshalMBIM(b []byte) error {
 func (m *UpdateSessionSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedUpdateSessionSet0[:])
+		d.FailFixed(fixedUpdateSessionSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -392,7 +392,7 @@ func (m *UpdateSessionSet) decodeMBIM(d *mbim.Decoder) {
 	m.SessionType = QduSessionType(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedUpdateSessionSet0 = [...]mbim.FixedField{{Name: "SessionAction", Size: 4}, {Name: "SessionType", Size: 4}}
+var fixedUpdateSessionSetPart0 = [...]mbim.FixedField{{Name: "SessionAction", Size: 4}, {Name: "SessionType", Size: 4}}
 
 // AppendMBIM appends UpdateSessionSet in its wire form to dst.
 func (m *UpdateSessionSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -437,7 +437,7 @@ func (m *UpdateSessionResponse) UnmarshalMBIM(b []byte) error {
 func (m *UpdateSessionResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedUpdateSessionResponse0[:])
+		d.FailFixed(fixedUpdateSessionResponsePart0[:])
 		return
 	}
 	d.Advance(24)
@@ -450,7 +450,7 @@ func (m *UpdateSessionResponse) decodeMBIM(d *mbim.Decoder) {
 	m.LastSessionErrorSize = uint32(binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedUpdateSessionResponse0 = [...]mbim.FixedField{{Name: "CurrentSessionType", Size: 4}, {Name: "CurrentSessionStatus", Size: 4}, {Name: "LastSessionType", Size: 4}, {Name: "LastSessionResult", Size: 4}, {Name: "LastSessionErrorOffset", Size: 4}, {Name: "LastSessionErrorSize", Size: 4}}
+var fixedUpdateSessionResponsePart0 = [...]mbim.FixedField{{Name: "CurrentSessionType", Size: 4}, {Name: "CurrentSessionStatus", Size: 4}, {Name: "LastSessionType", Size: 4}, {Name: "LastSessionResult", Size: 4}, {Name: "LastSessionErrorOffset", Size: 4}, {Name: "LastSessionErrorSize", Size: 4}}
 
 // AppendMBIM appends UpdateSessionResponse in its wire form to dst.
 func (m *UpdateSessionResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -495,7 +495,7 @@ func (m *FileOpenSet) UnmarshalMBIM(b []byte) error {
 func (m *FileOpenSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedFileOpenSet0[:])
+		d.FailFixed(fixedFileOpenSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -504,7 +504,7 @@ func (m *FileOpenSet) decodeMBIM(d *mbim.Decoder) {
 	m.FileSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedFileOpenSet0 = [...]mbim.FixedField{{Name: "FileType", Size: 4}, {Name: "FileSize", Size: 4}}
+var fixedFileOpenSetPart0 = [...]mbim.FixedField{{Name: "FileType", Size: 4}, {Name: "FileSize", Size: 4}}
 
 // AppendMBIM appends FileOpenSet in its wire form to dst.
 func (m *FileOpenSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -545,7 +545,7 @@ func (m *FileOpenResponse) UnmarshalMBIM(b []byte) error {
 func (m *FileOpenResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedFileOpenResponse0[:])
+		d.FailFixed(fixedFileOpenResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -554,7 +554,7 @@ func (m *FileOpenResponse) decodeMBIM(d *mbim.Decoder) {
 	m.MaxWindowSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedFileOpenResponse0 = [...]mbim.FixedField{{Name: "MaxTransferSize", Size: 4}, {Name: "MaxWindowSize", Size: 4}}
+var fixedFileOpenResponsePart0 = [...]mbim.FixedField{{Name: "MaxTransferSize", Size: 4}, {Name: "MaxWindowSize", Size: 4}}
 
 // AppendMBIM appends FileOpenResponse in its wire form to dst.
 func (m *FileOpenResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -633,7 +633,7 @@ func (m *QuectelRebootSet) UnmarshalMBIM(b []byte) error {
 func (m *QuectelRebootSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 2 {
-		d.FailFixed(fixedQuectelRebootSet0[:])
+		d.FailFixed(fixedQuectelRebootSetPart0[:])
 		return
 	}
 	d.Advance(2)
@@ -641,7 +641,7 @@ func (m *QuectelRebootSet) decodeMBIM(d *mbim.Decoder) {
 	m.RebootType = QduQuectelRebootType(binary.LittleEndian.Uint16(b0[0:]))
 }
 
-var fixedQuectelRebootSet0 = [...]mbim.FixedField{{Name: "RebootType", Size: 2}}
+var fixedQuectelRebootSetPart0 = [...]mbim.FixedField{{Name: "RebootType", Size: 2}}
 
 // AppendMBIM appends QuectelRebootSet in its wire form to dst.
 func (m *QuectelRebootSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -653,8 +653,8 @@ func (m *QuectelRebootSet) AppendMBIM(dst []byte) ([]byte, error) {
 func (m *QuectelRebootSet) fixedLenMBIM() int { return 2 }
 
 func (m *QuectelRebootSet) encodeMBIM(e *mbim.Encoder) {
-	if uint32(m.RebootType) > 0xffff {
-		e.Fail("RebootType", "value %d does not fit in the field", uint32(m.RebootType))
+	if uint64(m.RebootType) > 0xffff {
+		e.Fail("RebootType", "value %d does not fit in the field", uint64(m.RebootType))
 	}
 	e.U16(uint16(m.RebootType))
 }
@@ -683,7 +683,7 @@ func (m *QuectelReadVersionSet) UnmarshalMBIM(b []byte) error {
 func (m *QuectelReadVersionSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 2 {
-		d.FailFixed(fixedQuectelReadVersionSet0[:])
+		d.FailFixed(fixedQuectelReadVersionSetPart0[:])
 		return
 	}
 	d.Advance(2)
@@ -691,7 +691,7 @@ func (m *QuectelReadVersionSet) decodeMBIM(d *mbim.Decoder) {
 	m.VersionType = QduQuectelVersionType(binary.LittleEndian.Uint16(b0[0:]))
 }
 
-var fixedQuectelReadVersionSet0 = [...]mbim.FixedField{{Name: "VersionType", Size: 2}}
+var fixedQuectelReadVersionSetPart0 = [...]mbim.FixedField{{Name: "VersionType", Size: 2}}
 
 // AppendMBIM appends QuectelReadVersionSet in its wire form to dst.
 func (m *QuectelReadVersionSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -703,8 +703,8 @@ func (m *QuectelReadVersionSet) AppendMBIM(dst []byte) ([]byte, error) {
 func (m *QuectelReadVersionSet) fixedLenMBIM() int { return 2 }
 
 func (m *QuectelReadVersionSet) encodeMBIM(e *mbim.Encoder) {
-	if uint32(m.VersionType) > 0xffff {
-		e.Fail("VersionType", "value %d does not fit in the field", uint32(m.VersionType))
+	if uint64(m.VersionType) > 0xffff {
+		e.Fail("VersionType", "value %d does not fit in the field", uint64(m.VersionType))
 	}
 	e.U16(uint16(m.VersionType))
 }
@@ -735,7 +735,7 @@ func (m *QuectelReadVersionResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedQuectelReadVersionResponse0[:])
+		d.FailFixed(fixedQuectelReadVersionResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -744,7 +744,7 @@ func (m *QuectelReadVersionResponse) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.Version, "Version", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedQuectelReadVersionResponse0 = [...]mbim.FixedField{{Name: "VersionId", Size: 4}, {Name: "Version", Size: 8}}
+var fixedQuectelReadVersionResponsePart0 = [...]mbim.FixedField{{Name: "VersionId", Size: 4}, {Name: "Version", Size: 8}}
 
 // AppendMBIM appends QuectelReadVersionResponse in its wire form to dst.
 func (m *QuectelReadVersionResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -789,7 +789,7 @@ func (m *CommandSet) UnmarshalMBIM(b []byte) error {
 func (m *CommandSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedCommandSet0[:])
+		d.FailFixed(fixedCommandSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -798,7 +798,7 @@ func (m *CommandSet) decodeMBIM(d *mbim.Decoder) {
 	m.CommandString = d.RestBytesTo(m.CommandString, "CommandString")
 }
 
-var fixedCommandSet0 = [...]mbim.FixedField{{Name: "CommandType", Size: 4}}
+var fixedCommandSetPart0 = [...]mbim.FixedField{{Name: "CommandType", Size: 4}}
 
 // AppendMBIM appends CommandSet in its wire form to dst.
 func (m *CommandSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -840,7 +840,7 @@ func (m *CommandResponse) UnmarshalMBIM(b []byte) error {
 func (m *CommandResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedCommandResponse0[:])
+		d.FailFixed(fixedCommandResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -849,7 +849,7 @@ func (m *CommandResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Response = d.RestBytesTo(m.Response, "Response")
 }
 
-var fixedCommandResponse0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
+var fixedCommandResponsePart0 = [...]mbim.FixedField{{Name: "Status", Size: 4}}
 
 // AppendMBIM appends CommandResponse in its wire form to dst.
 func (m *CommandResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -77,7 +77,7 @@ func (m *RadioStateSet) UnmarshalMBIM(b []byte) error {
 func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRadioStateSet0[:])
+		d.FailFixed(fixedRadioStateSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -85,7 +85,7 @@ func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
 	m.RadioState = QuectelRadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRadioStateSet0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
+var fixedRadioStateSetPart0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateSet in its wire form to dst.
 func (m *RadioStateSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -124,7 +124,7 @@ func (m *RadioStateResponse) UnmarshalMBIM(b []byte) error {
 func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedRadioStateResponse0[:])
+		d.FailFixed(fixedRadioStateResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -132,7 +132,7 @@ func (m *RadioStateResponse) decodeMBIM(d *mbim.Decoder) {
 	m.RadioState = QuectelRadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedRadioStateResponse0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
+var fixedRadioStateResponsePart0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
 
 // AppendMBIM appends RadioStateResponse in its wire form to dst.
 func (m *RadioStateResponse) AppendMBIM(dst []byte) ([]byte, error) {

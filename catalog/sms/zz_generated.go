@@ -343,7 +343,7 @@ func (m *SmsPduReadRecord) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedSmsPduReadRecord0[:])
+		d.FailFixed(fixedSmsPduReadRecordPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -353,7 +353,7 @@ func (m *SmsPduReadRecord) decodeMBIM(d *mbim.Decoder) {
 	m.PduData = d.BytesAt(m.PduData, "PduData", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedSmsPduReadRecord0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "PduData", Size: 8}}
+var fixedSmsPduReadRecordPart0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "PduData", Size: 8}}
 
 // AppendMBIM appends SmsPduReadRecord in its wire form to dst.
 func (m *SmsPduReadRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -405,7 +405,7 @@ func (m *SmsCdmaReadRecord) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 44 {
-		d.FailFixed(fixedSmsCdmaReadRecord0[:])
+		d.FailFixed(fixedSmsCdmaReadRecordPart0[:])
 		return
 	}
 	d.Advance(44)
@@ -420,7 +420,7 @@ func (m *SmsCdmaReadRecord) decodeMBIM(d *mbim.Decoder) {
 	m.EncodedMessageSizeInCharacters = uint32(binary.LittleEndian.Uint32(b0[40:]))
 }
 
-var fixedSmsCdmaReadRecord0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "Address", Size: 8}, {Name: "Timestamp", Size: 8}, {Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
+var fixedSmsCdmaReadRecordPart0 = [...]mbim.FixedField{{Name: "MessageIndex", Size: 4}, {Name: "MessageStatus", Size: 4}, {Name: "Address", Size: 8}, {Name: "Timestamp", Size: 8}, {Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
 
 // AppendMBIM appends SmsCdmaReadRecord in its wire form to dst.
 func (m *SmsCdmaReadRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -478,7 +478,7 @@ func (m *SmsPduSendRecord) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedSmsPduSendRecord0[:])
+		d.FailFixed(fixedSmsPduSendRecordPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -486,7 +486,7 @@ func (m *SmsPduSendRecord) decodeMBIM(d *mbim.Decoder) {
 	m.PduData = d.BytesAt(m.PduData, "PduData", p0, binary.LittleEndian.Uint32(b0[0:]), binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedSmsPduSendRecord0 = [...]mbim.FixedField{{Name: "PduData", Size: 8}}
+var fixedSmsPduSendRecordPart0 = [...]mbim.FixedField{{Name: "PduData", Size: 8}}
 
 // AppendMBIM appends SmsPduSendRecord in its wire form to dst.
 func (m *SmsPduSendRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -533,7 +533,7 @@ func (m *SmsCdmaSendRecord) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 28 {
-		d.FailFixed(fixedSmsCdmaSendRecord0[:])
+		d.FailFixed(fixedSmsCdmaSendRecordPart0[:])
 		return
 	}
 	d.Advance(28)
@@ -545,7 +545,7 @@ func (m *SmsCdmaSendRecord) decodeMBIM(d *mbim.Decoder) {
 	m.EncodedMessageSizeInCharacters = uint32(binary.LittleEndian.Uint32(b0[24:]))
 }
 
-var fixedSmsCdmaSendRecord0 = [...]mbim.FixedField{{Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "Address", Size: 8}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
+var fixedSmsCdmaSendRecordPart0 = [...]mbim.FixedField{{Name: "Encoding", Size: 4}, {Name: "Language", Size: 4}, {Name: "Address", Size: 8}, {Name: "EncodedMessage", Size: 8}, {Name: "EncodedMessageSizeInCharacters", Size: 4}}
 
 // AppendMBIM appends SmsCdmaSendRecord in its wire form to dst.
 func (m *SmsCdmaSendRecord) AppendMBIM(dst []byte) ([]byte, error) {
@@ -598,7 +598,7 @@ func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedConfigurationSet0[:])
+		d.FailFixed(fixedConfigurationSetPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -607,7 +607,7 @@ func (m *ConfigurationSet) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.ScAddress, "ScAddress", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedConfigurationSet0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "ScAddress", Size: 8}}
+var fixedConfigurationSetPart0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "ScAddress", Size: 8}}
 
 // AppendMBIM appends ConfigurationSet in its wire form to dst.
 func (m *ConfigurationSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -656,7 +656,7 @@ func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 24 {
-		d.FailFixed(fixedConfigurationResponse0[:])
+		d.FailFixed(fixedConfigurationResponsePart0[:])
 		return
 	}
 	d.Advance(24)
@@ -668,7 +668,7 @@ func (m *ConfigurationResponse) decodeMBIM(d *mbim.Decoder) {
 	d.StringAt(&m.ScAddress, "ScAddress", p0+16, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[20:]))
 }
 
-var fixedConfigurationResponse0 = [...]mbim.FixedField{{Name: "SmsStorageState", Size: 4}, {Name: "Format", Size: 4}, {Name: "MaxMessages", Size: 4}, {Name: "CdmaShortMessageSize", Size: 4}, {Name: "ScAddress", Size: 8}}
+var fixedConfigurationResponsePart0 = [...]mbim.FixedField{{Name: "SmsStorageState", Size: 4}, {Name: "Format", Size: 4}, {Name: "MaxMessages", Size: 4}, {Name: "CdmaShortMessageSize", Size: 4}, {Name: "ScAddress", Size: 8}}
 
 // AppendMBIM appends ConfigurationResponse in its wire form to dst.
 func (m *ConfigurationResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -721,7 +721,7 @@ func (m *ReadQuery) UnmarshalMBIM(b []byte) error {
 func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedReadQuery0[:])
+		d.FailFixed(fixedReadQueryPart0[:])
 		return
 	}
 	d.Advance(12)
@@ -731,7 +731,7 @@ func (m *ReadQuery) decodeMBIM(d *mbim.Decoder) {
 	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedReadQuery0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
+var fixedReadQueryPart0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends ReadQuery in its wire form to dst.
 func (m *ReadQuery) AppendMBIM(dst []byte) ([]byte, error) {
@@ -774,7 +774,7 @@ func (m *ReadResponse) UnmarshalMBIM(b []byte) error {
 func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedReadResponse0[:])
+		d.FailFixed(fixedReadResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -796,7 +796,7 @@ func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
 	}
 }
 
-var fixedReadResponse0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "MessagesCount", Size: 4}}
+var fixedReadResponsePart0 = [...]mbim.FixedField{{Name: "Format", Size: 4}, {Name: "MessagesCount", Size: 4}}
 
 // AppendMBIM appends ReadResponse in its wire form to dst.
 func (m *ReadResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -853,7 +853,7 @@ func (m *SendSet) UnmarshalMBIM(b []byte) error {
 func (m *SendSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedSendSet0[:])
+		d.FailFixed(fixedSendSetPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -862,7 +862,7 @@ func (m *SendSet) decodeMBIM(d *mbim.Decoder) {
 	m.Message = d.RestBytesTo(m.Message, "Message")
 }
 
-var fixedSendSet0 = [...]mbim.FixedField{{Name: "Format", Size: 4}}
+var fixedSendSetPart0 = [...]mbim.FixedField{{Name: "Format", Size: 4}}
 
 // AppendMBIM appends SendSet in its wire form to dst.
 func (m *SendSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -903,7 +903,7 @@ func (m *SendResponse) UnmarshalMBIM(b []byte) error {
 func (m *SendResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedSendResponse0[:])
+		d.FailFixed(fixedSendResponsePart0[:])
 		return
 	}
 	d.Advance(4)
@@ -911,7 +911,7 @@ func (m *SendResponse) decodeMBIM(d *mbim.Decoder) {
 	m.MessageReference = uint32(binary.LittleEndian.Uint32(b0[0:]))
 }
 
-var fixedSendResponse0 = [...]mbim.FixedField{{Name: "MessageReference", Size: 4}}
+var fixedSendResponsePart0 = [...]mbim.FixedField{{Name: "MessageReference", Size: 4}}
 
 // AppendMBIM appends SendResponse in its wire form to dst.
 func (m *SendResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -951,7 +951,7 @@ func (m *DeleteSet) UnmarshalMBIM(b []byte) error {
 func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedDeleteSet0[:])
+		d.FailFixed(fixedDeleteSetPart0[:])
 		return
 	}
 	d.Advance(8)
@@ -960,7 +960,7 @@ func (m *DeleteSet) decodeMBIM(d *mbim.Decoder) {
 	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedDeleteSet0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
+var fixedDeleteSetPart0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends DeleteSet in its wire form to dst.
 func (m *DeleteSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -1001,7 +1001,7 @@ func (m *MessageStoreStatusResponse) UnmarshalMBIM(b []byte) error {
 func (m *MessageStoreStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 8 {
-		d.FailFixed(fixedMessageStoreStatusResponse0[:])
+		d.FailFixed(fixedMessageStoreStatusResponsePart0[:])
 		return
 	}
 	d.Advance(8)
@@ -1010,7 +1010,7 @@ func (m *MessageStoreStatusResponse) decodeMBIM(d *mbim.Decoder) {
 	m.MessageIndex = uint32(binary.LittleEndian.Uint32(b0[4:]))
 }
 
-var fixedMessageStoreStatusResponse0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
+var fixedMessageStoreStatusResponsePart0 = [...]mbim.FixedField{{Name: "Flag", Size: 4}, {Name: "MessageIndex", Size: 4}}
 
 // AppendMBIM appends MessageStoreStatusResponse in its wire form to dst.
 func (m *MessageStoreStatusResponse) AppendMBIM(dst []byte) ([]byte, error) {

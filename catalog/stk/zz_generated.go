@@ -123,7 +123,7 @@ func (m *PacSet) UnmarshalMBIM(b []byte) error {
 func (m *PacSet) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedPacSet0[:])
+		d.FailFixed(fixedPacSetPart0[:])
 		return
 	}
 	d.Advance(32)
@@ -131,7 +131,7 @@ func (m *PacSet) decodeMBIM(d *mbim.Decoder) {
 	m.PacHostControl = append(m.PacHostControl[:0], b0[0:32]...)
 }
 
-var fixedPacSet0 = [...]mbim.FixedField{{Name: "PacHostControl", Size: 32}}
+var fixedPacSetPart0 = [...]mbim.FixedField{{Name: "PacHostControl", Size: 32}}
 
 // AppendMBIM appends PacSet in its wire form to dst.
 func (m *PacSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -173,7 +173,7 @@ func (m *PacResponse) UnmarshalMBIM(b []byte) error {
 func (m *PacResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 256 {
-		d.FailFixed(fixedPacResponse0[:])
+		d.FailFixed(fixedPacResponsePart0[:])
 		return
 	}
 	d.Advance(256)
@@ -181,7 +181,7 @@ func (m *PacResponse) decodeMBIM(d *mbim.Decoder) {
 	m.PacSupport = append(m.PacSupport[:0], b0[0:256]...)
 }
 
-var fixedPacResponse0 = [...]mbim.FixedField{{Name: "PacSupport", Size: 256}}
+var fixedPacResponsePart0 = [...]mbim.FixedField{{Name: "PacSupport", Size: 256}}
 
 // AppendMBIM appends PacResponse in its wire form to dst.
 func (m *PacResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -224,7 +224,7 @@ func (m *PacNotify) UnmarshalMBIM(b []byte) error {
 func (m *PacNotify) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 4 {
-		d.FailFixed(fixedPacNotify0[:])
+		d.FailFixed(fixedPacNotifyPart0[:])
 		return
 	}
 	d.Advance(4)
@@ -233,7 +233,7 @@ func (m *PacNotify) decodeMBIM(d *mbim.Decoder) {
 	m.DataBuffer = d.RestBytesTo(m.DataBuffer, "DataBuffer")
 }
 
-var fixedPacNotify0 = [...]mbim.FixedField{{Name: "PacType", Size: 4}}
+var fixedPacNotifyPart0 = [...]mbim.FixedField{{Name: "PacType", Size: 4}}
 
 // AppendMBIM appends PacNotify in its wire form to dst.
 func (m *PacNotify) AppendMBIM(dst []byte) ([]byte, error) {
@@ -316,7 +316,7 @@ func (m *TerminalResponseResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 12 {
-		d.FailFixed(fixedTerminalResponseResponse0[:])
+		d.FailFixed(fixedTerminalResponseResponsePart0[:])
 		return
 	}
 	d.Advance(12)
@@ -325,7 +325,7 @@ func (m *TerminalResponseResponse) decodeMBIM(d *mbim.Decoder) {
 	m.StatusWords = uint32(binary.LittleEndian.Uint32(b0[8:]))
 }
 
-var fixedTerminalResponseResponse0 = [...]mbim.FixedField{{Name: "ResultData", Size: 8}, {Name: "StatusWords", Size: 4}}
+var fixedTerminalResponseResponsePart0 = [...]mbim.FixedField{{Name: "ResultData", Size: 8}, {Name: "StatusWords", Size: 4}}
 
 // AppendMBIM appends TerminalResponseResponse in its wire form to dst.
 func (m *TerminalResponseResponse) AppendMBIM(dst []byte) ([]byte, error) {
@@ -408,7 +408,7 @@ func (m *EnvelopeResponse) UnmarshalMBIM(b []byte) error {
 func (m *EnvelopeResponse) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 32 {
-		d.FailFixed(fixedEnvelopeResponse0[:])
+		d.FailFixed(fixedEnvelopeResponsePart0[:])
 		return
 	}
 	d.Advance(32)
@@ -416,7 +416,7 @@ func (m *EnvelopeResponse) decodeMBIM(d *mbim.Decoder) {
 	m.EnvelopeSupport = append(m.EnvelopeSupport[:0], b0[0:32]...)
 }
 
-var fixedEnvelopeResponse0 = [...]mbim.FixedField{{Name: "EnvelopeSupport", Size: 32}}
+var fixedEnvelopeResponsePart0 = [...]mbim.FixedField{{Name: "EnvelopeSupport", Size: 32}}
 
 // AppendMBIM appends EnvelopeResponse in its wire form to dst.
 func (m *EnvelopeResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -162,7 +162,7 @@ func (m *UssdSet) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 16 {
-		d.FailFixed(fixedUssdSet0[:])
+		d.FailFixed(fixedUssdSetPart0[:])
 		return
 	}
 	d.Advance(16)
@@ -172,7 +172,7 @@ func (m *UssdSet) decodeMBIM(d *mbim.Decoder) {
 	m.Payload = d.BytesAt(m.Payload, "Payload", p0+8, binary.LittleEndian.Uint32(b0[8:]), binary.LittleEndian.Uint32(b0[12:]))
 }
 
-var fixedUssdSet0 = [...]mbim.FixedField{{Name: "Action", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
+var fixedUssdSetPart0 = [...]mbim.FixedField{{Name: "Action", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
 
 // AppendMBIM appends UssdSet in its wire form to dst.
 func (m *UssdSet) AppendMBIM(dst []byte) ([]byte, error) {
@@ -221,7 +221,7 @@ func (m *UssdResponse) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedUssdResponse0[:])
+		d.FailFixed(fixedUssdResponsePart0[:])
 		return
 	}
 	d.Advance(20)
@@ -232,7 +232,7 @@ func (m *UssdResponse) decodeMBIM(d *mbim.Decoder) {
 	m.Payload = d.BytesAt(m.Payload, "Payload", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedUssdResponse0 = [...]mbim.FixedField{{Name: "Response", Size: 4}, {Name: "SessionState", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
+var fixedUssdResponsePart0 = [...]mbim.FixedField{{Name: "Response", Size: 4}, {Name: "SessionState", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
 
 // AppendMBIM appends UssdResponse in its wire form to dst.
 func (m *UssdResponse) AppendMBIM(dst []byte) ([]byte, error) {

@@ -117,7 +117,7 @@ func (dg *decodeGen) flush() {
 	i := dg.nchunk
 	dg.nchunk++
 	b, p := fmt.Sprintf("b%d", i), fmt.Sprintf("p%d", i)
-	table := fmt.Sprintf("fixed%s%d", dg.owner, i)
+	table := fmt.Sprintf("fixed%sPart%d", dg.owner, i)
 	size := 0
 	var entries []string
 	usesP := false

@@ -30,6 +30,7 @@ type enumDef struct {
 	Name   string            `json:"name"`
 	Doc    string            `json:"doc"`
 	Flags  bool              `json:"flags"`
+	Bits   int               `json:"bits"` // 32 (default) or 64
 	Values []json.RawMessage `json:"values"`
 
 	vals []enumVal

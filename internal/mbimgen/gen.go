@@ -365,7 +365,16 @@ func (g *gen) enum(e *enumDef) {
 		doc = "is the " + e.Name + " " + what + "."
 	}
 	g.p("// %s %s", e.Name, strings.ReplaceAll(doc, "\n", "\n// "))
-	g.p("type %s uint32", e.Name)
+	bits := enumBits(e)
+	if e.Bits != 0 && e.Bits != 32 && e.Bits != 64 {
+		g.fail("enum %s: \"bits\" must be 32 or 64", e.Name)
+	}
+	g.p("type %s uint%d", e.Name, bits)
+	// The table's methods for this width: FlagString or FlagString64...
+	w, conv := "", "uint32"
+	if bits == 64 {
+		w, conv = "64", "uint64"
+	}
 	g.p("")
 	if len(e.vals) > 0 {
 		g.p("// Values of %s.", e.Name)
@@ -398,44 +407,52 @@ func (g *gen) enum(e *enumDef) {
 	g.p("")
 	if e.Flags {
 		g.p("// String lists the names of the flags set, separated by \", \".")
-		g.p("func (v %s) String() string { return %s.FlagString(uint32(v)) }", e.Name, tbl)
+		g.p("func (v %s) String() string { return %s.FlagString%s(%s(v)) }", e.Name, tbl, w, conv)
 		g.p("")
 		g.p("// MarshalJSON gives a JSON array of flag names.")
-		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.MarshalFlagsJSON(uint32(v)) }", e.Name, tbl)
+		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.MarshalFlagsJSON%s(%s(v)) }", e.Name, tbl, w, conv)
 		g.p("")
 		g.p("// UnmarshalJSON accepts an array of names, a \"a|b\" string or a number.")
 		g.p("func (v *%s) UnmarshalJSON(b []byte) error {", e.Name)
-		g.p("\tx, err := %s.UnmarshalFlagsJSON(b)", tbl)
+		g.p("\tx, err := %s.UnmarshalFlagsJSON%s(b)", tbl, w)
 		g.p("\t*v = %s(x)", e.Name)
 		g.p("\treturn err")
 		g.p("}")
 		g.p("")
 		g.p("// Parse%s parses flag names separated by '|' or ',', or a number.", e.Name)
 		g.p("func Parse%s(s string) (%s, error) {", e.Name, e.Name)
-		g.p("\tx, err := %s.ParseFlags(s)", tbl)
+		g.p("\tx, err := %s.ParseFlags%s(s)", tbl, w)
 		g.p("\treturn %s(x), err", e.Name)
 		g.p("}")
 	} else {
 		g.p("// String returns the value's nickname.")
-		g.p("func (v %s) String() string { return %s.Name(uint32(v)) }", e.Name, tbl)
+		g.p("func (v %s) String() string { return %s.Name%s(%s(v)) }", e.Name, tbl, w, conv)
 		g.p("")
 		g.p("// MarshalJSON gives the nickname, or a number for unnamed values.")
-		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.EncodeJSON(uint32(v)) }", e.Name, tbl)
+		g.p("func (v %s) MarshalJSON() ([]byte, error) { return %s.EncodeJSON%s(%s(v)) }", e.Name, tbl, w, conv)
 		g.p("")
 		g.p("// UnmarshalJSON accepts a nickname or a number.")
 		g.p("func (v *%s) UnmarshalJSON(b []byte) error {", e.Name)
-		g.p("\tx, err := %s.DecodeJSON(b)", tbl)
+		g.p("\tx, err := %s.DecodeJSON%s(b)", tbl, w)
 		g.p("\t*v = %s(x)", e.Name)
 		g.p("\treturn err")
 		g.p("}")
 		g.p("")
 		g.p("// Parse%s parses a nickname or a number.", e.Name)
 		g.p("func Parse%s(s string) (%s, error) {", e.Name, e.Name)
-		g.p("\tx, err := %s.Parse(s)", tbl)
+		g.p("\tx, err := %s.Parse%s(s)", tbl, w)
 		g.p("\treturn %s(x), err", e.Name)
 		g.p("}")
 	}
 	g.p("")
+}
+
+// enumBits returns the width of an enumeration's Go type.
+func enumBits(e *enumDef) int {
+	if e.Bits == 64 {
+		return 64
+	}
+	return 32
 }
 
 func lowerFirst(s string) string {
@@ -453,6 +470,7 @@ type resolved struct {
 	elemType  string // element type for arrays
 	scalar    string // "U32", "U16"... decoder method for scalar/enum fields
 	conv      string // conversion to apply on decode ("" none)
+	enumBits  int    // 32 or 64 for enum and flag fields, else 0
 	stSvc     *serviceDef
 	st        *structDef
 	counts    []string // array fields whose length this field carries
@@ -625,6 +643,13 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 					}
 					t = g.qual(esvc, e.Name)
 					r.conv = t
+					r.enumBits = enumBits(e)
+					switch {
+					case r.enumBits == 64 && strings.HasSuffix(f.Type, "-array"):
+						g.fail("%s.%s: %s has 64 bits; arrays of 64-bit enumerations are not supported", owner, f.Name, name)
+					case r.enumBits == 32 && f.Type == "u64":
+						g.fail("%s.%s: a u64 field needs a 64-bit enumeration (\"bits\": 64 on %s)", owner, f.Name, name)
+					}
 				}
 			}
 			if strings.HasSuffix(f.Type, "-array") {
@@ -833,13 +858,13 @@ func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
 			put(r.scalar, src[0])
 			return
 		}
-		if r.conv != "" && (r.scalar == "U16" || r.scalar == "U8") {
-			max := "0xffff"
-			if r.scalar == "U8" {
-				max = "0xff"
+		if r.conv != "" && (r.scalar == "U16" || r.scalar == "U8" || r.enumBits == 64 && r.scalar != "U64") {
+			max := map[string]string{"U8": "0xff", "U16": "0xffff"}[r.scalar]
+			if max == "" {
+				max = "0xffffffff"
 			}
-			g.p("\tif uint32(%s) > %s {", target, max)
-			g.p("\t\te.Fail(%q, \"value %%d does not fit in the field\", uint32(%s))", f.Name, target)
+			g.p("\tif uint64(%s) > %s {", target, max)
+			g.p("\t\te.Fail(%q, \"value %%d does not fit in the field\", uint64(%s))", f.Name, target)
 			g.p("\t}")
 		}
 		put(r.scalar, target)

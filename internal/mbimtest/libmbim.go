@@ -180,6 +180,10 @@ func parseBlock(lines []string, pos *int) map[string]*Field {
 		case blockStart.MatchString(l):
 			name := blockStart.FindStringSubmatch(l)[1]
 			*pos++
+			if *pos < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[*pos]), "tlv ") {
+				out[name] = parseTLV(lines, pos)
+				continue
+			}
 			f := &Field{Block: true}
 			if !strings.Contains(l, "'{") {
 				// A struct printed in place: fields up to "}".
@@ -211,6 +215,43 @@ func parseBlock(lines []string, pos *int) map[string]*Field {
 		}
 	}
 	return out
+}
+
+// parseTLV reads an information element that libmbim renders as
+//
+//	Name = '{
+//	  tlv type   = wchar-str (0x000a)
+//	  tlv data   = ...
+//	  tlv string = text
+//	}'
+//
+// and returns its decoded value ("tlv string", or "tlv uint16 array"
+// without brackets) as a scalar; other element types give their data bytes.
+func parseTLV(lines []string, pos *int) *Field {
+	f := &Field{}
+	for *pos < len(lines) {
+		t := strings.TrimSpace(lines[*pos])
+		*pos++
+		if t == "}'" || t == "}" || t == "}," {
+			break
+		}
+		key, val, ok := strings.Cut(t, "=")
+		if !ok {
+			continue
+		}
+		key, val = strings.TrimSpace(key), strings.TrimPrefix(val, " ")
+		switch key {
+		case "tlv string":
+			f.Value = val
+		case "tlv uint16 array":
+			f.Value = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(val), "["), "]")
+		case "tlv data":
+			if f.Value == "" {
+				f.Value = strings.TrimSpace(val)
+			}
+		}
+	}
+	return f
 }
 
 // GIREnums reads libmbim's GObject introspection data and returns, per type

@@ -196,9 +196,10 @@ func fillInt(r *rand.Rand, f reflect.Value) {
 	}
 }
 
-// narrow keeps enum values (Go uint32) within the field's wire width.
+// narrow keeps enum values (Go uint32 or uint64) within the field's wire
+// width.
 func narrow(f reflect.Value, wire string) {
-	if f.Kind() != reflect.Uint32 {
+	if f.Kind() != reflect.Uint32 && f.Kind() != reflect.Uint64 {
 		return
 	}
 	switch wire {
@@ -206,6 +207,8 @@ func narrow(f reflect.Value, wire string) {
 		f.SetUint(f.Uint() & 0xff)
 	case "u16", "u16-array":
 		f.SetUint(f.Uint() & 0xffff)
+	case "u32", "u32-array":
+		f.SetUint(f.Uint() & 0xffffffff)
 	}
 }
 
