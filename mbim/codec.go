@@ -1241,6 +1241,15 @@ func (e *Encoder) EndOffset(slot, start int) {
 // trailing byte arrays).
 func (e *Encoder) Append(b []byte) { e.buf = append(e.buf, b...) }
 
+// AppendPadded appends b at the end followed by zeros up to a multiple of 4
+// bytes of b (an in-place byte array whose length is given elsewhere).
+func (e *Encoder) AppendPadded(b []byte) {
+	e.buf = append(e.buf, b...)
+	for i := len(b); i%4 != 0; i++ {
+		e.buf = append(e.buf, 0)
+	}
+}
+
 // AppendU32 appends a uint32 at the end.
 func (e *Encoder) AppendU32(v uint32) { e.buf = binary.LittleEndian.AppendUint32(e.buf, v) }
 

@@ -62,7 +62,7 @@ func vectors() []vector {
 			func() mbim.Info { return new(SlotInfoStatusQuery) }},
 		// libmbim 1.28 builder: pco_query_new (a 4-byte multiple, so no padding).
 		{"pco query", "03000000080000000000000080000d0408080808",
-			&PcoQuery{SessionId: 3, PcoDataSize: 8, PcoDataType: PcoTypeComplete, PcoDataBuffer: mbim.Bytes{0x80, 0x00, 0x0d, 0x04, 0x08, 0x08, 0x08, 0x08}},
+			&PcoQuery{SessionId: 3, PcoDataType: PcoTypeComplete, PcoDataBuffer: mbim.Bytes{0x80, 0x00, 0x0d, 0x04, 0x08, 0x08, 0x08, 0x08}},
 			func() mbim.Info { return new(PcoQuery) }},
 		// libmbim 1.28 builder: base_stations_info_query_new.
 		{"base-stations-info query", "0100000002000000030000000400000005000000",
@@ -282,9 +282,9 @@ func TestNeighborElements(t *testing.T) {
 	}
 }
 
-// TestPcoPadding documents a limit of the PcoValue definition: libmbim pads
-// PcoDataBuffer to 4 bytes (and so may devices) and the definition keeps
-// every byte to the end, so only the first PcoDataSize bytes are the data.
+// TestPcoPadding checks the in-place PCO buffer: PcoDataSize bytes, padded
+// to 4 on the wire as libmbim writes it, and the padding tolerated when a
+// device leaves it out at the end.
 func TestPcoPadding(t *testing.T) {
 	// libmbim 1.28 builder: pco_query_new with a 5-byte buffer.
 	b, _ := hex.DecodeString("0300000005000000010000000102030405000000")
@@ -292,9 +292,18 @@ func TestPcoPadding(t *testing.T) {
 	if err := v.UnmarshalMBIM(b); err != nil {
 		t.Fatal(err)
 	}
-	if v.SessionId != 3 || v.PcoDataSize != 5 || v.PcoDataType != PcoTypePartial ||
-		!bytes.Equal(v.PcoDataBuffer[:v.PcoDataSize], []byte{1, 2, 3, 4, 5}) {
+	if v.SessionId != 3 || v.PcoDataType != PcoTypePartial || !bytes.Equal(v.PcoDataBuffer, []byte{1, 2, 3, 4, 5}) {
 		t.Errorf("decoded %+v", v)
+	}
+	if out, err := mbim.Marshal(&v); err != nil || !bytes.Equal(out, b) {
+		t.Errorf("encoded %x (%v), want libmbim's %x", out, err, b)
+	}
+	var w PcoQuery
+	if err := w.UnmarshalMBIM(b[:17]); err != nil || !bytes.Equal(w.PcoDataBuffer, []byte{1, 2, 3, 4, 5}) {
+		t.Errorf("without padding: %+v, %v", w, err)
+	}
+	if err := w.UnmarshalMBIM(b[:16]); err == nil {
+		t.Errorf("a buffer shorter than PcoDataSize decoded: %+v", w)
 	}
 }
 

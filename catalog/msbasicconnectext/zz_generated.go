@@ -1093,9 +1093,8 @@ func (m *Slot) SizeMBIM() int {
 // PcoValue is a Protocol Configuration Options value received from the network (MBIM_MS_PCO_VALUE).
 type PcoValue struct {
 	SessionId     uint32     `json:"SessionId" mbim:"u32"`
-	PcoDataSize   uint32     `json:"PcoDataSize" mbim:"u32"` // length of PcoDataBuffer; the encoder does not fill it in, set it to len(PcoDataBuffer)
 	PcoDataType   PcoType    `json:"PcoDataType" mbim:"u32"`
-	PcoDataBuffer mbim.Bytes `json:"PcoDataBuffer" mbim:"bytes-rest"` // the PCO data, in place to the end of the buffer (libmbim pads it to 4 bytes; PcoDataSize gives its real length)
+	PcoDataBuffer mbim.Bytes `json:"PcoDataBuffer" mbim:"bytes-inline,len=PcoDataSize"` // the PCO data in place, PcoDataSize bytes padded to 4
 }
 
 // UnmarshalMBIM decodes PcoValue from an information buffer. It overwrites
@@ -1116,9 +1115,9 @@ func (m *PcoValue) decodeMBIM(d *mbim.Decoder) {
 	d.Advance(12)
 	_ = b0[11]
 	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	m.PcoDataSize = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	nPcoDataSize := uint32(binary.LittleEndian.Uint32(b0[4:]))
 	m.PcoDataType = PcoType(binary.LittleEndian.Uint32(b0[8:]))
-	m.PcoDataBuffer = d.RestBytesTo(m.PcoDataBuffer, "PcoDataBuffer")
+	m.PcoDataBuffer = d.InlineBytesTo(m.PcoDataBuffer, "PcoDataBuffer", nPcoDataSize)
 }
 
 var fixedPcoValuePart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PcoDataSize", Size: 4}, {Name: "PcoDataType", Size: 4}}
@@ -1134,15 +1133,15 @@ func (m *PcoValue) fixedLenMBIM() int { return 12 }
 
 func (m *PcoValue) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.SessionId))
-	e.U32(uint32(m.PcoDataSize))
+	e.U32(uint32(len(m.PcoDataBuffer)))
 	e.U32(uint32(m.PcoDataType))
-	e.Append(m.PcoDataBuffer)
+	e.AppendPadded(m.PcoDataBuffer)
 }
 
 // SizeMBIM returns the size of PcoValue in its wire form.
 func (m *PcoValue) SizeMBIM() int {
 	n := m.fixedLenMBIM()
-	n += len(m.PcoDataBuffer)
+	n += mbim.Pad4(len(m.PcoDataBuffer))
 	return n
 }
 

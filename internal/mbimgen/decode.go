@@ -332,6 +332,8 @@ func (dg *decodeGen) sequentialField(r *resolved) {
 		g.p("\t%s = d.SizedBytesTo(%s, %s)", target, target, fn)
 	case "bytes-rest":
 		g.p("\t%s = d.RestBytesTo(%s, %s)", target, target, fn)
+	case "bytes-inline":
+		g.p("\t%s = d.InlineBytesTo(%s, %s, %s)", target, target, fn, dg.sizeVar(r))
 	case "string-array":
 		g.p("\tif n := d.CheckCount(%s, %s, d.Pos(), 8); n > 0 {", fn, dg.countVar(r))
 		g.p("\t\t%s = mbim.Resize(%s, n)", target, target)

@@ -35,6 +35,7 @@ var fieldKinds = map[string]struct {
 	"bytes-offset":        {fixed: 4, needs: "size", varData: true},
 	"bytes-sized":         {inline: true},
 	"bytes-rest":          {inline: true},
+	"bytes-inline":        {inline: true, needs: "size"},
 	"u32-array":           {fixed: 4, needs: "count"},
 	"u16-array":           {fixed: 2, needs: "count"},
 	"ipv4-ref":            {fixed: 4, varData: true},
@@ -550,7 +551,7 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 			g.fail("%s: duplicate field %s", owner, f.Name)
 		}
 		if inlineSeen != "" && !k.inline {
-			g.fail("%s.%s: only inline variable fields (tlv*, bytes-sized, bytes-rest) may follow %s", owner, f.Name, inlineSeen)
+			g.fail("%s.%s: only inline variable fields (tlv*, bytes-sized, bytes-rest, bytes-inline, struct-embedded) may follow %s", owner, f.Name, inlineSeen)
 		}
 		if k.inline {
 			inlineSeen = f.Name
@@ -672,7 +673,7 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 			r.goType = "string"
 		case "string-array":
 			r.goType = "[]string"
-		case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed":
+		case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed", "bytes-inline":
 			r.goType = "mbim.Bytes"
 		case "struct", "struct-ref":
 			r.goType = r.elemType
@@ -912,6 +913,8 @@ func (g *gen) encodeInline(r *resolved) {
 		g.p("\te.Append(%s)", target)
 	case "bytes-rest":
 		g.p("\te.Append(%s)", target)
+	case "bytes-inline":
+		g.p("\te.AppendPadded(%s)", target)
 	case "tlv":
 		g.p("\te.TLV(%s)", target)
 	case "tlv-string":
@@ -1016,6 +1019,8 @@ func (g *gen) sizeField(r *resolved) {
 		g.p("\tn += 4 + len(%s)", target)
 	case "bytes-rest":
 		g.p("\tn += len(%s)", target)
+	case "bytes-inline":
+		g.p("\tn += mbim.Pad4(len(%s))", target)
 	case "tlv":
 		g.p("\tn += %s.Size()", target)
 	case "tlv-string":

@@ -123,7 +123,7 @@ func fillField(r *rand.Rand, f reflect.Value, wire, size string, maxLen, depth i
 	case "bytes-fixed":
 		n, _ := strconv.Atoi(size)
 		f.Set(reflect.ValueOf(mbim.Bytes(randBytes(r, n))))
-	case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest":
+	case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-inline":
 		n := r.IntN(24)
 		if exact {
 			n = maxLen
