@@ -75,6 +75,9 @@ func TestDifferentialLibmbim(t *testing.T) {
 				if err := dec.Decode(&ours); err != nil {
 					t.Fatal(err)
 				}
+				for _, f := range libmbimRepeatsFirstElement[l.name()] {
+					repeatFirstElement(ours, f)
+				}
 				if diffs := compareFields("", fields, ours); len(diffs) > 0 {
 					t.Fatalf("libmbim reads our encoding differently:\n%s\nours: %s\nlibmbim:\n%s", strings.Join(diffs, "\n"), j, text)
 				}
@@ -95,6 +98,36 @@ var knownDiscrepancies = map[string]string{
 	"sms/send/set":           "the send record is raw bytes selected by Format",
 	"ussd/ussd/response":     "Response should use the UssdResponse enum",
 	"ussd/ussd/notification": "same as ussd/ussd/response",
+}
+
+// libmbimRepeatsFirstElement lists, per layout, the MS struct arrays of
+// variable-size elements (struct-array-ms-embedded) that libmbim 1.28 reads
+// wrongly: it gets the count right but reads every element at the first
+// element's offset (checked with the oracle: three LTE neighbour cells with
+// distinct CellIds, with or without ProviderIds, all print as the first;
+// Wireshark 4.0 reads the same bytes as we do, element after element, and
+// later libmbim versions advance by each element's fixed part and padded
+// strings, which is our encoding). For these the comparison checks what
+// libmbim 1.28 does get right: the count, the first element, and every
+// other field.
+var libmbimRepeatsFirstElement = map[string][]string{
+	"ms-basic-connect-extensions/base-stations-info/response": {
+		"GsmNeighboringCells", "UmtsNeighboringCells", "TdscdmaNeighboringCells", "LteNeighboringCells"},
+	"ms-basic-connect-extensions/base-stations-info/response/v3.0": {
+		"GsmNeighboringCells", "UmtsNeighboringCells", "TdscdmaNeighboringCells", "LteNeighboringCells",
+		"NrServingCells", "NrNeighborCells"},
+}
+
+// repeatFirstElement replaces every element of the array ours[field] by its
+// first element: what libmbim 1.28 reads (see libmbimRepeatsFirstElement).
+func repeatFirstElement(ours map[string]any, field string) {
+	a, ok := ours[field].([]any)
+	if !ok {
+		return
+	}
+	for i := range a {
+		a[i] = a[0]
+	}
 }
 
 func buildFor(l layoutRef, x mbim.Info) ([]byte, error) {

@@ -1210,6 +1210,25 @@ func (e *Encoder) Child(fixedLen int) Encoder {
 	return c
 }
 
+// EmbeddedChild returns an encoder for a structure appended right at the
+// end of this one (no alignment first), whose offsets are relative to its
+// own start: an embedded structure. After filling it, pass it to
+// AdoptEmbedded.
+func (e *Encoder) EmbeddedChild(fixedLen int) Encoder {
+	c := NewEncoder(e.buf, fixedLen)
+	e.buf = nil
+	return c
+}
+
+// AdoptEmbedded takes back the buffer from an embedded child encoder and
+// pads the embedded structure to a multiple of 4 bytes.
+func (e *Encoder) AdoptEmbedded(c *Encoder) {
+	e.Adopt(c)
+	for (len(e.buf)-c.base)%4 != 0 {
+		e.buf = append(e.buf, 0)
+	}
+}
+
 // Adopt takes back the buffer from a child encoder.
 func (e *Encoder) Adopt(c *Encoder) {
 	e.buf = c.buf

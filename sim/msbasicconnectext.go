@@ -286,7 +286,7 @@ func (m *Modem) pcoValue(id uint32) (*ms.PcoValue, bool) {
 		m.log("pco: %v", err)
 		return nil, false
 	}
-	return &ms.PcoValue{SessionId: id, PcoDataSize: uint32(len(b)), PcoDataType: ms.PcoTypeComplete, PcoDataBuffer: b}, true
+	return &ms.PcoValue{SessionId: id, PcoDataType: ms.PcoTypeComplete, PcoDataBuffer: b}, true
 }
 
 func handlePCO(m *Modem, r *Request) Reply {
@@ -321,35 +321,24 @@ func handleDeviceReset(m *Modem, r *Request) Reply {
 
 func handleBaseStationsInfo(m *Modem, r *Request) Reply {
 	n := m.sc.Network
-	empty := mbim.Bytes{0, 0, 0, 0} // an element count of 0
 	var lte *ms.CellInfoServingLte
+	var neighbors []ms.CellInfoNeighboringLte
 	if m.registered() {
 		lte = &ms.CellInfoServingLte{ProviderId: m.reg.plmn, CellId: n.CellID, Earfcn: n.EARFCN, PhysicalCellId: n.PCI,
 			Tac: n.TAC, Rsrp: n.RSRP, Rsrq: -10, TimingAdvance: 0xFFFFFFFF}
-	}
-	neighbors := empty
-	if m.registered() {
 		neighbors = lteNeighbors(m.reg.plmn, n)
 	}
 	if r.Version >= mbim.MBIMEx3 {
 		return OK(&ms.BaseStationsInfoResponseV3{SystemType: dataClassV3(n.DataClass), LteServingCell: lte,
-			GsmNeighboringCells: empty, UmtsNeighboringCells: empty, TdscdmaNeighboringCells: empty,
-			LteNeighboringCells: neighbors, NrServingCells: empty, NrNeighborCells: empty})
+			LteNeighboringCells: neighbors})
 	}
-	return OK(&ms.BaseStationsInfoResponse{SystemType: n.DataClass, LteServingCell: lte, GsmNeighboringCells: empty,
-		UmtsNeighboringCells: empty, TdscdmaNeighboringCells: empty, LteNeighboringCells: neighbors})
+	return OK(&ms.BaseStationsInfoResponse{SystemType: n.DataClass, LteServingCell: lte, LteNeighboringCells: neighbors})
 }
 
-// lteNeighbors encodes one LTE neighbour cell as MBIM_MS_CELL_INFO_MRL_LTE:
-// an element count, then the element with its string data after it.
-func lteNeighbors(plmn string, n Network) mbim.Bytes {
-	el := ms.CellInfoNeighboringLte{ProviderId: plmn, CellId: n.CellID + 1, Earfcn: n.EARFCN, PhysicalCellId: n.PCI + 1,
-		Tac: n.TAC, Rsrp: n.RSRP - 9, Rsrq: -14}
-	b, err := mbim.Marshal(&el)
-	if err != nil {
-		return mbim.Bytes{0, 0, 0, 0}
-	}
-	return append(binary.LittleEndian.AppendUint32(nil, 1), b...)
+// lteNeighbors gives one LTE neighbour cell (MBIM_MS_CELL_INFO_MRL_LTE).
+func lteNeighbors(plmn string, n Network) []ms.CellInfoNeighboringLte {
+	return []ms.CellInfoNeighboringLte{{ProviderId: plmn, CellId: n.CellID + 1, Earfcn: n.EARFCN, PhysicalCellId: n.PCI + 1,
+		Tac: n.TAC, Rsrp: n.RSRP - 9, Rsrq: -14}}
 }
 
 func (m *Modem) locationInfo() *ms.LocationInfoStatusResponse {

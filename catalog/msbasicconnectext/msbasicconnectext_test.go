@@ -2,6 +2,7 @@ package msbasicconnectext
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"reflect"
 	"testing"
@@ -207,17 +208,17 @@ func vectors() []vector {
 	}
 }
 
-// The neighbor-cell lists are kept as raw bytes (see the definition): an
-// element count, then each element's fixed part followed by its own string
-// data, offsets counted from the element's start.
+// The neighbor-cell lists (struct-array-ms-embedded): an element count,
+// then each element's fixed part followed by its own string data, offsets
+// counted from the element's start.
 var (
-	lteNeighbors = msStructArray(
-		&CellInfoNeighboringLte{ProviderId: "310410", CellId: 7, Earfcn: 5110, PhysicalCellId: 43, Tac: 0x1a2b, Rsrp: -100, Rsrq: -12},
-		&CellInfoNeighboringLte{ProviderId: "31041", CellId: 8, Earfcn: 5035, PhysicalCellId: 44, Tac: 0x1a2c, Rsrp: -110, Rsrq: -15})
-	nrServing = msStructArray(&CellInfoServingNr{ProviderId: "310410", Nci: 0x123456789, PhysicalCellID: 500, Nrarfcn: 632628,
-		Tac: 0x10, Rsrp: 50, Rsrq: 60, Sinr: 70, TimingAdvance: 0x100000001})
-	nrNeighbors = msStructArray(&CellInfoNeighboringNr{SystemSubType: bc.DataSubclass5gNr, ProviderId: "310410", CellId: "abc",
-		PhysicalCellID: 501, Tac: 0x11, Rsrp: 40, Rsrq: 41, Sinr: 42})
+	lteNeighbors = []CellInfoNeighboringLte{
+		{ProviderId: "310410", CellId: 7, Earfcn: 5110, PhysicalCellId: 43, Tac: 0x1a2b, Rsrp: -100, Rsrq: -12},
+		{ProviderId: "31041", CellId: 8, Earfcn: 5035, PhysicalCellId: 44, Tac: 0x1a2c, Rsrp: -110, Rsrq: -15}}
+	nrServing = []CellInfoServingNr{{ProviderId: "310410", Nci: 0x123456789, PhysicalCellID: 500, Nrarfcn: 632628,
+		Tac: 0x10, Rsrp: 50, Rsrq: 60, Sinr: 70, TimingAdvance: 0x100000001}}
+	nrNeighbors = []CellInfoNeighboringNr{{SystemSubType: bc.DataSubclass5gNr, ProviderId: "310410", CellId: "abc",
+		PhysicalCellID: 501, Tac: 0x11, Rsrp: 40, Rsrq: 41, Sinr: 42}}
 )
 
 func msStructArray(elems ...mbim.Info) mbim.Bytes {
@@ -262,23 +263,33 @@ func TestVectors(t *testing.T) {
 	}
 }
 
-// TestNeighborElements decodes the raw neighbor-cell lists element by
-// element, the way Wireshark walks them.
+// TestNeighborElements checks the element-by-element form of the
+// neighbor-cell lists against msStructArray, which builds it by hand the way
+// Wireshark walks it: the second element starts after the first one's
+// string data, at +44.
 func TestNeighborElements(t *testing.T) {
-	b := []byte(lteNeighbors)
-	if n := b[0]; n != 2 {
-		t.Fatalf("count %d", n)
+	want := msStructArray(&lteNeighbors[0], &lteNeighbors[1])
+	if len(want) != 4+44+44 {
+		t.Fatalf("hand-built list is %d bytes", len(want))
 	}
-	// First element: 32-byte fixed part, then "310410" (12 bytes).
-	var first, second CellInfoNeighboringLte
-	if err := first.UnmarshalMBIM(b[4 : 4+44]); err != nil {
+	x := &BaseStationsInfoResponse{LteNeighboringCells: lteNeighbors}
+	b, err := mbim.Marshal(x)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := second.UnmarshalMBIM(b[4+44:]); err != nil {
-		t.Fatal(err)
+	off := binary.LittleEndian.Uint32(b[60:])
+	n := binary.LittleEndian.Uint32(b[64:])
+	if got := b[off : off+n]; !bytes.Equal(got, want) {
+		t.Errorf("LteNeighboringCells on the wire:\n got %x\nwant %x", got, want)
 	}
-	if first.ProviderId != "310410" || first.CellId != 7 || second.ProviderId != "31041" || second.Rsrq != -15 {
-		t.Errorf("elements: %+v %+v", first, second)
+	var y BaseStationsInfoResponse
+	if err := y.UnmarshalMBIM(b); err != nil || !reflect.DeepEqual(y.LteNeighboringCells, lteNeighbors) {
+		t.Errorf("decoded %+v, %v", y.LteNeighboringCells, err)
+	}
+	// A count that the data cannot hold fails before allocating.
+	binary.LittleEndian.PutUint32(b[off:], 1<<30)
+	if err := y.UnmarshalMBIM(b); err == nil {
+		t.Error("an impossible element count decoded")
 	}
 }
 

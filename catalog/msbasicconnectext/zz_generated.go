@@ -3169,16 +3169,16 @@ func (m *BaseStationsInfoQuery) SizeMBIM() int {
 // BaseStationsInfoResponse is the ms-basic-connect-extensions base-stations-info response.
 // reports the serving and neighboring cells (MBIM_CID_MS_BASE_STATIONS_INFO).
 type BaseStationsInfoResponse struct {
-	SystemType              basicconnect.DataClass  `json:"SystemType" mbim:"u32"`
-	GsmServingCell          *CellInfoServingGsm     `json:"GsmServingCell" mbim:"struct-optional"`
-	UmtsServingCell         *CellInfoServingUmts    `json:"UmtsServingCell" mbim:"struct-optional"`
-	TdscdmaServingCell      *CellInfoServingTdscdma `json:"TdscdmaServingCell" mbim:"struct-optional"`
-	LteServingCell          *CellInfoServingLte     `json:"LteServingCell" mbim:"struct-optional"`
-	GsmNeighboringCells     mbim.Bytes              `json:"GsmNeighboringCells" mbim:"bytes"`     // MBIM_MS_CELL_INFO_NMR_GSM: OL pair to an element count then that many CellInfoNeighboringGsm elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	UmtsNeighboringCells    mbim.Bytes              `json:"UmtsNeighboringCells" mbim:"bytes"`    // MBIM_MS_CELL_INFO_MRL_UMTS: OL pair to an element count then that many CellInfoNeighboringUmts elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	TdscdmaNeighboringCells mbim.Bytes              `json:"TdscdmaNeighboringCells" mbim:"bytes"` // MBIM_MS_CELL_INFO_MRL_TDSCDMA: OL pair to an element count then that many CellInfoNeighboringTdscdma elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	LteNeighboringCells     mbim.Bytes              `json:"LteNeighboringCells" mbim:"bytes"`     // MBIM_MS_CELL_INFO_MRL_LTE: OL pair to an element count then that many CellInfoNeighboringLte elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	CdmaCells               []CellInfoCdma          `json:"CdmaCells" mbim:"struct-array-ms"`
+	SystemType              basicconnect.DataClass       `json:"SystemType" mbim:"u32"`
+	GsmServingCell          *CellInfoServingGsm          `json:"GsmServingCell" mbim:"struct-optional"`
+	UmtsServingCell         *CellInfoServingUmts         `json:"UmtsServingCell" mbim:"struct-optional"`
+	TdscdmaServingCell      *CellInfoServingTdscdma      `json:"TdscdmaServingCell" mbim:"struct-optional"`
+	LteServingCell          *CellInfoServingLte          `json:"LteServingCell" mbim:"struct-optional"`
+	GsmNeighboringCells     []CellInfoNeighboringGsm     `json:"GsmNeighboringCells" mbim:"struct-array-ms-embedded"`     // MBIM_MS_CELL_INFO_NMR_GSM
+	UmtsNeighboringCells    []CellInfoNeighboringUmts    `json:"UmtsNeighboringCells" mbim:"struct-array-ms-embedded"`    // MBIM_MS_CELL_INFO_MRL_UMTS
+	TdscdmaNeighboringCells []CellInfoNeighboringTdscdma `json:"TdscdmaNeighboringCells" mbim:"struct-array-ms-embedded"` // MBIM_MS_CELL_INFO_MRL_TDSCDMA
+	LteNeighboringCells     []CellInfoNeighboringLte     `json:"LteNeighboringCells" mbim:"struct-array-ms-embedded"`     // MBIM_MS_CELL_INFO_MRL_LTE
+	CdmaCells               []CellInfoCdma               `json:"CdmaCells" mbim:"struct-array-ms"`
 }
 
 // UnmarshalMBIM decodes BaseStationsInfoResponse from an information buffer. It overwrites
@@ -3236,10 +3236,54 @@ func (m *BaseStationsInfoResponse) decodeMBIM(d *mbim.Decoder) {
 	} else {
 		m.LteServingCell = nil
 	}
-	m.GsmNeighboringCells = d.BytesAt(m.GsmNeighboringCells, "GsmNeighboringCells", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
-	m.UmtsNeighboringCells = d.BytesAt(m.UmtsNeighboringCells, "UmtsNeighboringCells", p0+44, binary.LittleEndian.Uint32(b0[44:]), binary.LittleEndian.Uint32(b0[48:]))
-	m.TdscdmaNeighboringCells = d.BytesAt(m.TdscdmaNeighboringCells, "TdscdmaNeighboringCells", p0+52, binary.LittleEndian.Uint32(b0[52:]), binary.LittleEndian.Uint32(b0[56:]))
-	m.LteNeighboringCells = d.BytesAt(m.LteNeighboringCells, "LteNeighboringCells", p0+60, binary.LittleEndian.Uint32(b0[60:]), binary.LittleEndian.Uint32(b0[64:]))
+	if f, ok := d.EnterRef("GsmNeighboringCells", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:])); ok {
+		m.GsmNeighboringCells = mbim.Resize(m.GsmNeighboringCells, d.CheckCount("GsmNeighboringCells", d.U32("GsmNeighboringCells"), 4, 28))
+		for i := range m.GsmNeighboringCells {
+			if e, ok := d.EnterEmbedded("GsmNeighboringCells"); ok {
+				m.GsmNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.GsmNeighboringCells = m.GsmNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("UmtsNeighboringCells", p0+44, binary.LittleEndian.Uint32(b0[44:]), binary.LittleEndian.Uint32(b0[48:])); ok {
+		m.UmtsNeighboringCells = mbim.Resize(m.UmtsNeighboringCells, d.CheckCount("UmtsNeighboringCells", d.U32("UmtsNeighboringCells"), 4, 36))
+		for i := range m.UmtsNeighboringCells {
+			if e, ok := d.EnterEmbedded("UmtsNeighboringCells"); ok {
+				m.UmtsNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.UmtsNeighboringCells = m.UmtsNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("TdscdmaNeighboringCells", p0+52, binary.LittleEndian.Uint32(b0[52:]), binary.LittleEndian.Uint32(b0[56:])); ok {
+		m.TdscdmaNeighboringCells = mbim.Resize(m.TdscdmaNeighboringCells, d.CheckCount("TdscdmaNeighboringCells", d.U32("TdscdmaNeighboringCells"), 4, 36))
+		for i := range m.TdscdmaNeighboringCells {
+			if e, ok := d.EnterEmbedded("TdscdmaNeighboringCells"); ok {
+				m.TdscdmaNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.TdscdmaNeighboringCells = m.TdscdmaNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("LteNeighboringCells", p0+60, binary.LittleEndian.Uint32(b0[60:]), binary.LittleEndian.Uint32(b0[64:])); ok {
+		m.LteNeighboringCells = mbim.Resize(m.LteNeighboringCells, d.CheckCount("LteNeighboringCells", d.U32("LteNeighboringCells"), 4, 32))
+		for i := range m.LteNeighboringCells {
+			if e, ok := d.EnterEmbedded("LteNeighboringCells"); ok {
+				m.LteNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.LteNeighboringCells = m.LteNeighboringCells[:0]
+	}
 	if f, ok := d.EnterRef("CdmaCells", p0+68, binary.LittleEndian.Uint32(b0[68:]), binary.LittleEndian.Uint32(b0[72:])); ok {
 		m.CdmaCells = mbim.Resize(m.CdmaCells, d.CheckCount("CdmaCells", d.U32("CdmaCells"), 4, 36))
 		for i := range m.CdmaCells {
@@ -3301,10 +3345,46 @@ func (m *BaseStationsInfoResponse) encodeMBIM(e *mbim.Encoder) {
 		e.Adopt(&c)
 		e.EndRef(slotLteServingCell, start)
 	}
-	e.OLData(slotGsmNeighboringCells, m.GsmNeighboringCells)
-	e.OLData(slotUmtsNeighboringCells, m.UmtsNeighboringCells)
-	e.OLData(slotTdscdmaNeighboringCells, m.TdscdmaNeighboringCells)
-	e.OLData(slotLteNeighboringCells, m.LteNeighboringCells)
+	if len(m.GsmNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.GsmNeighboringCells)))
+		for i := range m.GsmNeighboringCells {
+			c := e.Child(m.GsmNeighboringCells[i].fixedLenMBIM())
+			m.GsmNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotGsmNeighboringCells, start)
+	}
+	if len(m.UmtsNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.UmtsNeighboringCells)))
+		for i := range m.UmtsNeighboringCells {
+			c := e.Child(m.UmtsNeighboringCells[i].fixedLenMBIM())
+			m.UmtsNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotUmtsNeighboringCells, start)
+	}
+	if len(m.TdscdmaNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.TdscdmaNeighboringCells)))
+		for i := range m.TdscdmaNeighboringCells {
+			c := e.Child(m.TdscdmaNeighboringCells[i].fixedLenMBIM())
+			m.TdscdmaNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotTdscdmaNeighboringCells, start)
+	}
+	if len(m.LteNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.LteNeighboringCells)))
+		for i := range m.LteNeighboringCells {
+			c := e.Child(m.LteNeighboringCells[i].fixedLenMBIM())
+			m.LteNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotLteNeighboringCells, start)
+	}
 	if len(m.CdmaCells) > 0 {
 		start := e.Offset()
 		c := e.Child(4 + 36*len(m.CdmaCells))
@@ -3341,16 +3421,32 @@ func (m *BaseStationsInfoResponse) SizeMBIM() int {
 		}
 	}
 	if len(m.GsmNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.GsmNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.GsmNeighboringCells {
+			n = mbim.Pad4(n) + m.GsmNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.UmtsNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.UmtsNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.UmtsNeighboringCells {
+			n = mbim.Pad4(n) + m.UmtsNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.TdscdmaNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.TdscdmaNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.TdscdmaNeighboringCells {
+			n = mbim.Pad4(n) + m.TdscdmaNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.LteNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.LteNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.LteNeighboringCells {
+			n = mbim.Pad4(n) + m.LteNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.CdmaCells) > 0 {
 		n = mbim.Pad4(mbim.Pad4(n) + 4 + 36*len(m.CdmaCells))
@@ -3423,19 +3519,19 @@ func (m *BaseStationsInfoQueryV3) SizeMBIM() int {
 // BaseStationsInfoResponseV3 is the ms-basic-connect-extensions base-stations-info response (MBIMEx 3.0).
 // adds the data subclass and the NR cells.
 type BaseStationsInfoResponseV3 struct {
-	SystemType              basicconnect.DataClassV3  `json:"SystemType" mbim:"u32"`
-	SystemSubType           basicconnect.DataSubclass `json:"SystemSubType" mbim:"u32"`
-	GsmServingCell          *CellInfoServingGsm       `json:"GsmServingCell" mbim:"struct-optional"`
-	UmtsServingCell         *CellInfoServingUmts      `json:"UmtsServingCell" mbim:"struct-optional"`
-	TdscdmaServingCell      *CellInfoServingTdscdma   `json:"TdscdmaServingCell" mbim:"struct-optional"`
-	LteServingCell          *CellInfoServingLte       `json:"LteServingCell" mbim:"struct-optional"`
-	GsmNeighboringCells     mbim.Bytes                `json:"GsmNeighboringCells" mbim:"bytes"`     // MBIM_MS_CELL_INFO_NMR_GSM: OL pair to an element count then that many CellInfoNeighboringGsm elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	UmtsNeighboringCells    mbim.Bytes                `json:"UmtsNeighboringCells" mbim:"bytes"`    // MBIM_MS_CELL_INFO_MRL_UMTS: OL pair to an element count then that many CellInfoNeighboringUmts elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	TdscdmaNeighboringCells mbim.Bytes                `json:"TdscdmaNeighboringCells" mbim:"bytes"` // MBIM_MS_CELL_INFO_MRL_TDSCDMA: OL pair to an element count then that many CellInfoNeighboringTdscdma elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	LteNeighboringCells     mbim.Bytes                `json:"LteNeighboringCells" mbim:"bytes"`     // MBIM_MS_CELL_INFO_MRL_LTE: OL pair to an element count then that many CellInfoNeighboringLte elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	CdmaCells               []CellInfoCdma            `json:"CdmaCells" mbim:"struct-array-ms"`
-	NrServingCells          mbim.Bytes                `json:"NrServingCells" mbim:"bytes"`  // MBIM_MS_CELL_INFO_NR_SERVING: OL pair to an element count then that many CellInfoServingNr elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
-	NrNeighborCells         mbim.Bytes                `json:"NrNeighborCells" mbim:"bytes"` // MBIM_MS_CELL_INFO_NR_NEIGHBOR: OL pair to an element count then that many CellInfoNeighboringNr elements, each followed by its own string data (libmbim ms-struct-array of a variable-size struct, which the generator cannot express; kept as raw bytes)
+	SystemType              basicconnect.DataClassV3     `json:"SystemType" mbim:"u32"`
+	SystemSubType           basicconnect.DataSubclass    `json:"SystemSubType" mbim:"u32"`
+	GsmServingCell          *CellInfoServingGsm          `json:"GsmServingCell" mbim:"struct-optional"`
+	UmtsServingCell         *CellInfoServingUmts         `json:"UmtsServingCell" mbim:"struct-optional"`
+	TdscdmaServingCell      *CellInfoServingTdscdma      `json:"TdscdmaServingCell" mbim:"struct-optional"`
+	LteServingCell          *CellInfoServingLte          `json:"LteServingCell" mbim:"struct-optional"`
+	GsmNeighboringCells     []CellInfoNeighboringGsm     `json:"GsmNeighboringCells" mbim:"struct-array-ms-embedded"`     // MBIM_MS_CELL_INFO_NMR_GSM
+	UmtsNeighboringCells    []CellInfoNeighboringUmts    `json:"UmtsNeighboringCells" mbim:"struct-array-ms-embedded"`    // MBIM_MS_CELL_INFO_MRL_UMTS
+	TdscdmaNeighboringCells []CellInfoNeighboringTdscdma `json:"TdscdmaNeighboringCells" mbim:"struct-array-ms-embedded"` // MBIM_MS_CELL_INFO_MRL_TDSCDMA
+	LteNeighboringCells     []CellInfoNeighboringLte     `json:"LteNeighboringCells" mbim:"struct-array-ms-embedded"`     // MBIM_MS_CELL_INFO_MRL_LTE
+	CdmaCells               []CellInfoCdma               `json:"CdmaCells" mbim:"struct-array-ms"`
+	NrServingCells          []CellInfoServingNr          `json:"NrServingCells" mbim:"struct-array-ms-embedded"`  // MBIM_MS_CELL_INFO_NR_SERVING
+	NrNeighborCells         []CellInfoNeighboringNr      `json:"NrNeighborCells" mbim:"struct-array-ms-embedded"` // MBIM_MS_CELL_INFO_NR_NEIGHBOR
 }
 
 // UnmarshalMBIM decodes BaseStationsInfoResponseV3 from an information buffer. It overwrites
@@ -3494,10 +3590,54 @@ func (m *BaseStationsInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	} else {
 		m.LteServingCell = nil
 	}
-	m.GsmNeighboringCells = d.BytesAt(m.GsmNeighboringCells, "GsmNeighboringCells", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:]))
-	m.UmtsNeighboringCells = d.BytesAt(m.UmtsNeighboringCells, "UmtsNeighboringCells", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:]))
-	m.TdscdmaNeighboringCells = d.BytesAt(m.TdscdmaNeighboringCells, "TdscdmaNeighboringCells", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:]))
-	m.LteNeighboringCells = d.BytesAt(m.LteNeighboringCells, "LteNeighboringCells", p0+64, binary.LittleEndian.Uint32(b0[64:]), binary.LittleEndian.Uint32(b0[68:]))
+	if f, ok := d.EnterRef("GsmNeighboringCells", p0+40, binary.LittleEndian.Uint32(b0[40:]), binary.LittleEndian.Uint32(b0[44:])); ok {
+		m.GsmNeighboringCells = mbim.Resize(m.GsmNeighboringCells, d.CheckCount("GsmNeighboringCells", d.U32("GsmNeighboringCells"), 4, 28))
+		for i := range m.GsmNeighboringCells {
+			if e, ok := d.EnterEmbedded("GsmNeighboringCells"); ok {
+				m.GsmNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.GsmNeighboringCells = m.GsmNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("UmtsNeighboringCells", p0+48, binary.LittleEndian.Uint32(b0[48:]), binary.LittleEndian.Uint32(b0[52:])); ok {
+		m.UmtsNeighboringCells = mbim.Resize(m.UmtsNeighboringCells, d.CheckCount("UmtsNeighboringCells", d.U32("UmtsNeighboringCells"), 4, 36))
+		for i := range m.UmtsNeighboringCells {
+			if e, ok := d.EnterEmbedded("UmtsNeighboringCells"); ok {
+				m.UmtsNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.UmtsNeighboringCells = m.UmtsNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("TdscdmaNeighboringCells", p0+56, binary.LittleEndian.Uint32(b0[56:]), binary.LittleEndian.Uint32(b0[60:])); ok {
+		m.TdscdmaNeighboringCells = mbim.Resize(m.TdscdmaNeighboringCells, d.CheckCount("TdscdmaNeighboringCells", d.U32("TdscdmaNeighboringCells"), 4, 36))
+		for i := range m.TdscdmaNeighboringCells {
+			if e, ok := d.EnterEmbedded("TdscdmaNeighboringCells"); ok {
+				m.TdscdmaNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.TdscdmaNeighboringCells = m.TdscdmaNeighboringCells[:0]
+	}
+	if f, ok := d.EnterRef("LteNeighboringCells", p0+64, binary.LittleEndian.Uint32(b0[64:]), binary.LittleEndian.Uint32(b0[68:])); ok {
+		m.LteNeighboringCells = mbim.Resize(m.LteNeighboringCells, d.CheckCount("LteNeighboringCells", d.U32("LteNeighboringCells"), 4, 32))
+		for i := range m.LteNeighboringCells {
+			if e, ok := d.EnterEmbedded("LteNeighboringCells"); ok {
+				m.LteNeighboringCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.LteNeighboringCells = m.LteNeighboringCells[:0]
+	}
 	if f, ok := d.EnterRef("CdmaCells", p0+72, binary.LittleEndian.Uint32(b0[72:]), binary.LittleEndian.Uint32(b0[76:])); ok {
 		m.CdmaCells = mbim.Resize(m.CdmaCells, d.CheckCount("CdmaCells", d.U32("CdmaCells"), 4, 36))
 		for i := range m.CdmaCells {
@@ -3507,8 +3647,30 @@ func (m *BaseStationsInfoResponseV3) decodeMBIM(d *mbim.Decoder) {
 	} else {
 		m.CdmaCells = m.CdmaCells[:0]
 	}
-	m.NrServingCells = d.BytesAt(m.NrServingCells, "NrServingCells", p0+80, binary.LittleEndian.Uint32(b0[80:]), binary.LittleEndian.Uint32(b0[84:]))
-	m.NrNeighborCells = d.BytesAt(m.NrNeighborCells, "NrNeighborCells", p0+88, binary.LittleEndian.Uint32(b0[88:]), binary.LittleEndian.Uint32(b0[92:]))
+	if f, ok := d.EnterRef("NrServingCells", p0+80, binary.LittleEndian.Uint32(b0[80:]), binary.LittleEndian.Uint32(b0[84:])); ok {
+		m.NrServingCells = mbim.Resize(m.NrServingCells, d.CheckCount("NrServingCells", d.U32("NrServingCells"), 4, 48))
+		for i := range m.NrServingCells {
+			if e, ok := d.EnterEmbedded("NrServingCells"); ok {
+				m.NrServingCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.NrServingCells = m.NrServingCells[:0]
+	}
+	if f, ok := d.EnterRef("NrNeighborCells", p0+88, binary.LittleEndian.Uint32(b0[88:]), binary.LittleEndian.Uint32(b0[92:])); ok {
+		m.NrNeighborCells = mbim.Resize(m.NrNeighborCells, d.CheckCount("NrNeighborCells", d.U32("NrNeighborCells"), 4, 40))
+		for i := range m.NrNeighborCells {
+			if e, ok := d.EnterEmbedded("NrNeighborCells"); ok {
+				m.NrNeighborCells[i].decodeMBIM(d)
+				d.LeaveEmbedded(e)
+			}
+		}
+		d.Leave(f)
+	} else {
+		m.NrNeighborCells = m.NrNeighborCells[:0]
+	}
 }
 
 var fixedBaseStationsInfoResponseV3Part0 = [...]mbim.FixedField{{Name: "SystemType", Size: 4}, {Name: "SystemSubType", Size: 4}, {Name: "GsmServingCell", Size: 8}, {Name: "UmtsServingCell", Size: 8}, {Name: "TdscdmaServingCell", Size: 8}, {Name: "LteServingCell", Size: 8}, {Name: "GsmNeighboringCells", Size: 8}, {Name: "UmtsNeighboringCells", Size: 8}, {Name: "TdscdmaNeighboringCells", Size: 8}, {Name: "LteNeighboringCells", Size: 8}, {Name: "CdmaCells", Size: 8}, {Name: "NrServingCells", Size: 8}, {Name: "NrNeighborCells", Size: 8}}
@@ -3567,10 +3729,46 @@ func (m *BaseStationsInfoResponseV3) encodeMBIM(e *mbim.Encoder) {
 		e.Adopt(&c)
 		e.EndRef(slotLteServingCell, start)
 	}
-	e.OLData(slotGsmNeighboringCells, m.GsmNeighboringCells)
-	e.OLData(slotUmtsNeighboringCells, m.UmtsNeighboringCells)
-	e.OLData(slotTdscdmaNeighboringCells, m.TdscdmaNeighboringCells)
-	e.OLData(slotLteNeighboringCells, m.LteNeighboringCells)
+	if len(m.GsmNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.GsmNeighboringCells)))
+		for i := range m.GsmNeighboringCells {
+			c := e.Child(m.GsmNeighboringCells[i].fixedLenMBIM())
+			m.GsmNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotGsmNeighboringCells, start)
+	}
+	if len(m.UmtsNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.UmtsNeighboringCells)))
+		for i := range m.UmtsNeighboringCells {
+			c := e.Child(m.UmtsNeighboringCells[i].fixedLenMBIM())
+			m.UmtsNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotUmtsNeighboringCells, start)
+	}
+	if len(m.TdscdmaNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.TdscdmaNeighboringCells)))
+		for i := range m.TdscdmaNeighboringCells {
+			c := e.Child(m.TdscdmaNeighboringCells[i].fixedLenMBIM())
+			m.TdscdmaNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotTdscdmaNeighboringCells, start)
+	}
+	if len(m.LteNeighboringCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.LteNeighboringCells)))
+		for i := range m.LteNeighboringCells {
+			c := e.Child(m.LteNeighboringCells[i].fixedLenMBIM())
+			m.LteNeighboringCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotLteNeighboringCells, start)
+	}
 	if len(m.CdmaCells) > 0 {
 		start := e.Offset()
 		c := e.Child(4 + 36*len(m.CdmaCells))
@@ -3581,8 +3779,26 @@ func (m *BaseStationsInfoResponseV3) encodeMBIM(e *mbim.Encoder) {
 		e.Adopt(&c)
 		e.EndRef(slotCdmaCells, start)
 	}
-	e.OLData(slotNrServingCells, m.NrServingCells)
-	e.OLData(slotNrNeighborCells, m.NrNeighborCells)
+	if len(m.NrServingCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.NrServingCells)))
+		for i := range m.NrServingCells {
+			c := e.Child(m.NrServingCells[i].fixedLenMBIM())
+			m.NrServingCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotNrServingCells, start)
+	}
+	if len(m.NrNeighborCells) > 0 {
+		start := e.Offset()
+		e.AppendU32(uint32(len(m.NrNeighborCells)))
+		for i := range m.NrNeighborCells {
+			c := e.Child(m.NrNeighborCells[i].fixedLenMBIM())
+			m.NrNeighborCells[i].encodeMBIM(&c)
+			e.Adopt(&c)
+		}
+		e.EndRef(slotNrNeighborCells, start)
+	}
 }
 
 // SizeMBIM returns the size of BaseStationsInfoResponseV3 in its wire form.
@@ -3609,25 +3825,49 @@ func (m *BaseStationsInfoResponseV3) SizeMBIM() int {
 		}
 	}
 	if len(m.GsmNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.GsmNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.GsmNeighboringCells {
+			n = mbim.Pad4(n) + m.GsmNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.UmtsNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.UmtsNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.UmtsNeighboringCells {
+			n = mbim.Pad4(n) + m.UmtsNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.TdscdmaNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.TdscdmaNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.TdscdmaNeighboringCells {
+			n = mbim.Pad4(n) + m.TdscdmaNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.LteNeighboringCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.LteNeighboringCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.LteNeighboringCells {
+			n = mbim.Pad4(n) + m.LteNeighboringCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.CdmaCells) > 0 {
 		n = mbim.Pad4(mbim.Pad4(n) + 4 + 36*len(m.CdmaCells))
 	}
 	if len(m.NrServingCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.NrServingCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.NrServingCells {
+			n = mbim.Pad4(n) + m.NrServingCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	if len(m.NrNeighborCells) > 0 {
-		n = mbim.Pad4(n) + mbim.Pad4(len(m.NrNeighborCells))
+		n = mbim.Pad4(n) + 4
+		for i := range m.NrNeighborCells {
+			n = mbim.Pad4(n) + m.NrNeighborCells[i].SizeMBIM()
+		}
+		n = mbim.Pad4(n)
 	}
 	return n
 }

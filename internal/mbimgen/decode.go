@@ -22,7 +22,7 @@ func chunkable(r *resolved) (int, bool) {
 	case "u8", "u16", "u32", "i32", "u64", "uuid", "context-type", "ipv4", "ipv6",
 		"string", "string-utf8", "bytes", "bytes-lo", "bytes-offset", "ipv4-ref", "ipv6-ref",
 		"ipv4-array", "ipv6-array", "struct-ref", "struct-optional", "struct-array",
-		"struct-array-ms":
+		"struct-array-ms", "struct-array-ms-embedded":
 		return fieldKinds[r.f.Type].fixed, true
 	case "bytes-fixed":
 		return r.f.sizeN, true
@@ -209,7 +209,7 @@ func (dg *decodeGen) chunkField(r *resolved, b, p string, o int) {
 			w = 16
 		}
 		g.p("\t%s = d.IPArrayAt(%s, %s, %s, %s, %s, %d)", target, target, fn, at, u32(o), dg.countVar(r), w)
-	case "struct-ref", "struct-optional", "struct-array-ms":
+	case "struct-ref", "struct-optional", "struct-array-ms", "struct-array-ms-embedded":
 		dg.ref(r, fmt.Sprintf("d.EnterRef(%s, %s, %s, %s)", fn, at, u32(o), u32(o+4)))
 	case "struct-array":
 		g.p("\tif f, n := d.EnterArray(%s, %s, %s, %s, %d); n > 0 {", fn, at, u32(o), dg.countVar(r), r.fixedSize)
@@ -246,6 +246,14 @@ func (dg *decodeGen) ref(r *resolved, enter string) {
 		g.p("\t\t%s = mbim.Resize(%s, d.CheckCount(%s, d.U32(%s), 4, %d))", target, target, fn, fn, r.fixedSize)
 		g.p("\t\tfor i := range %s {", target)
 		g.p("\t\t\t%s[i].decodeMBIM(d)", target)
+		g.p("\t\t}")
+	case "struct-array-ms-embedded":
+		g.p("\t\t%s = mbim.Resize(%s, d.CheckCount(%s, d.U32(%s), 4, %d))", target, target, fn, fn, max(r.minSize, 1))
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\tif e, ok := d.EnterEmbedded(%s); ok {", fn)
+		g.p("\t\t\t\t%s[i].decodeMBIM(d)", target)
+		g.p("\t\t\t\td.LeaveEmbedded(e)")
+		g.p("\t\t\t}")
 		g.p("\t\t}")
 	}
 	g.p("\t\td.Leave(f)")
@@ -358,7 +366,7 @@ func (dg *decodeGen) sequentialField(r *resolved) {
 		g.p("\t}")
 	case "struct":
 		g.p("\t%s.decodeMBIM(d)", target)
-	case "struct-ref", "struct-optional", "struct-array-ms":
+	case "struct-ref", "struct-optional", "struct-array-ms", "struct-array-ms-embedded":
 		dg.ref(r, fmt.Sprintf("d.EnterPair(%s)", fn))
 	case "struct-array":
 		g.p("\t{")
@@ -395,6 +403,11 @@ func (dg *decodeGen) sequentialField(r *resolved) {
 		g.p("\t\t}")
 		g.p("\t} else {")
 		g.p("\t\t%s = %s[:0]", target, target)
+		g.p("\t}")
+	case "struct-embedded":
+		g.p("\tif e, ok := d.EnterEmbedded(%s); ok {", fn)
+		g.p("\t\t%s.decodeMBIM(d)", target)
+		g.p("\t\td.LeaveEmbedded(e)")
 		g.p("\t}")
 	case "tlv":
 		g.p("\td.TLVTo(&%s, %s)", target, fn)

@@ -17,42 +17,44 @@ var fieldKinds = map[string]struct {
 	needs   string
 	varData bool // data in the variable area
 }{
-	"u8":                  {fixed: 1},
-	"u16":                 {fixed: 2},
-	"u32":                 {fixed: 4},
-	"i32":                 {fixed: 4},
-	"u64":                 {fixed: 8},
-	"uuid":                {fixed: 16},
-	"context-type":        {fixed: 16},
-	"ipv4":                {fixed: 4},
-	"ipv6":                {fixed: 16},
-	"bytes-fixed":         {fixed: -1, needs: "size"},
-	"string":              {fixed: 8, varData: true},
-	"string-utf8":         {fixed: 8, varData: true},
-	"string-array":        {fixed: 8, needs: "count", varData: true},
-	"bytes":               {fixed: 8, varData: true},
-	"bytes-lo":            {fixed: 8, varData: true},
-	"bytes-offset":        {fixed: 4, needs: "size", varData: true},
-	"bytes-sized":         {inline: true},
-	"bytes-rest":          {inline: true},
-	"bytes-inline":        {inline: true, needs: "size"},
-	"u32-array":           {fixed: 4, needs: "count"},
-	"u16-array":           {fixed: 2, needs: "count"},
-	"ipv4-ref":            {fixed: 4, varData: true},
-	"ipv6-ref":            {fixed: 4, varData: true},
-	"ipv4-array":          {fixed: 4, needs: "count", varData: true},
-	"ipv6-array":          {fixed: 4, needs: "count", varData: true},
-	"struct":              {fixed: -1, needs: "struct"},
-	"struct-ref":          {fixed: 8, needs: "struct", varData: true},
-	"struct-optional":     {fixed: 8, needs: "struct", varData: true},
-	"struct-array":        {fixed: 4, needs: "struct count", varData: true},
-	"struct-array-ref":    {fixed: 8, needs: "struct count", varData: true},
-	"struct-array-inline": {fixed: -1, needs: "struct count"},
-	"struct-array-ms":     {fixed: 8, needs: "struct", varData: true},
-	"tlv":                 {inline: true},
-	"tlv-string":          {inline: true},
-	"tlv-u16-array":       {inline: true},
-	"tlv-list":            {inline: true},
+	"u8":                       {fixed: 1},
+	"u16":                      {fixed: 2},
+	"u32":                      {fixed: 4},
+	"i32":                      {fixed: 4},
+	"u64":                      {fixed: 8},
+	"uuid":                     {fixed: 16},
+	"context-type":             {fixed: 16},
+	"ipv4":                     {fixed: 4},
+	"ipv6":                     {fixed: 16},
+	"bytes-fixed":              {fixed: -1, needs: "size"},
+	"string":                   {fixed: 8, varData: true},
+	"string-utf8":              {fixed: 8, varData: true},
+	"string-array":             {fixed: 8, needs: "count", varData: true},
+	"bytes":                    {fixed: 8, varData: true},
+	"bytes-lo":                 {fixed: 8, varData: true},
+	"bytes-offset":             {fixed: 4, needs: "size", varData: true},
+	"bytes-sized":              {inline: true},
+	"bytes-rest":               {inline: true},
+	"bytes-inline":             {inline: true, needs: "size"},
+	"u32-array":                {fixed: 4, needs: "count"},
+	"u16-array":                {fixed: 2, needs: "count"},
+	"ipv4-ref":                 {fixed: 4, varData: true},
+	"ipv6-ref":                 {fixed: 4, varData: true},
+	"ipv4-array":               {fixed: 4, needs: "count", varData: true},
+	"ipv6-array":               {fixed: 4, needs: "count", varData: true},
+	"struct":                   {fixed: -1, needs: "struct"},
+	"struct-ref":               {fixed: 8, needs: "struct", varData: true},
+	"struct-optional":          {fixed: 8, needs: "struct", varData: true},
+	"struct-array":             {fixed: 4, needs: "struct count", varData: true},
+	"struct-array-ref":         {fixed: 8, needs: "struct count", varData: true},
+	"struct-array-inline":      {fixed: -1, needs: "struct count"},
+	"struct-array-ms":          {fixed: 8, needs: "struct", varData: true},
+	"struct-array-ms-embedded": {fixed: 8, needs: "struct", varData: true},
+	"struct-embedded":          {inline: true, needs: "struct"},
+	"tlv":                      {inline: true},
+	"tlv-string":               {inline: true},
+	"tlv-u16-array":            {inline: true},
+	"tlv-list":                 {inline: true},
 }
 
 // universe holds every service, for cross-service references.
@@ -478,6 +480,7 @@ type resolved struct {
 	sizes     []string // byte arrays whose size this field carries
 	derived   bool
 	fixedSize int // for fixed-size structs
+	minSize   int // size of the struct's fixed part when it has no dynamic lists
 }
 
 var scalarMethod = map[string]struct{ method, gotype, wire string }{
@@ -519,6 +522,31 @@ func (g *gen) structSize(svc *serviceDef, st *structDef, depth int) int {
 			n += sz
 		default:
 			n += k.fixed
+		}
+	}
+	return n
+}
+
+// fixedPartSize returns the size of a struct's fixed part, counting the
+// lists whose length varies as empty.
+func (g *gen) fixedPartSize(svc *serviceDef, st *structDef) int {
+	n := 0
+	for _, f := range st.Fields {
+		k, ok := fieldKinds[f.Type]
+		if !ok || k.inline {
+			continue
+		}
+		switch f.Type {
+		case "bytes-fixed":
+			sz, _ := parseSize(f.Size)
+			n += sz
+		case "struct":
+			if ssvc, sst, err := g.u.lookupStruct(svc, f.Struct); err == nil {
+				n += max(g.structSize(ssvc, sst, 0), 0)
+			}
+		case "string-array", "struct-array-ref", "u32-array", "u16-array", "struct-array-inline":
+		default:
+			n += max(k.fixed, 0)
 		}
 	}
 	return n
@@ -569,6 +597,7 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 			r.stSvc, r.st = ssvc, st
 			r.elemType = g.qual(ssvc, st.Name)
 			r.fixedSize = g.structSize(ssvc, st, 0)
+			r.minSize = g.fixedPartSize(ssvc, st)
 			switch f.Type {
 			case "struct", "struct-array", "struct-array-inline", "struct-array-ms":
 				if r.fixedSize < 0 {
@@ -675,11 +704,11 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 			r.goType = "[]string"
 		case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed", "bytes-inline":
 			r.goType = "mbim.Bytes"
-		case "struct", "struct-ref":
+		case "struct", "struct-ref", "struct-embedded":
 			r.goType = r.elemType
 		case "struct-optional":
 			r.goType = "*" + r.elemType
-		case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms":
+		case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms", "struct-array-ms-embedded":
 			r.goType = "[]" + r.elemType
 		case "tlv":
 			r.goType = "mbim.TLV"
@@ -882,7 +911,7 @@ func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
 		g.p("\t\te.Fail(%q, \"has %%d bytes, the field holds %d\", len(%s))", f.Name, f.sizeN, target)
 		g.p("\t}")
 		g.p("\te.FixedBytes(%s, %d)", target, f.sizeN)
-	case "string", "string-utf8", "bytes", "bytes-lo", "struct-ref", "struct-optional", "struct-array-ms":
+	case "string", "string-utf8", "bytes", "bytes-lo", "struct-ref", "struct-optional", "struct-array-ms", "struct-array-ms-embedded":
 		g.p("\t%s := e.PairSlot()", slot)
 	case "bytes-offset", "ipv4-ref", "ipv6-ref", "ipv4-array", "ipv6-array", "struct-array":
 		g.p("\t%s := e.OffsetSlot()", slot)
@@ -915,6 +944,12 @@ func (g *gen) encodeInline(r *resolved) {
 		g.p("\te.Append(%s)", target)
 	case "bytes-inline":
 		g.p("\te.AppendPadded(%s)", target)
+	case "struct-embedded":
+		g.p("\t{")
+		g.p("\t\tc := e.EmbeddedChild(%s.fixedLenMBIM())", target)
+		g.p("\t\t%s.encodeMBIM(&c)", target)
+		g.p("\t\te.AdoptEmbedded(&c)")
+		g.p("\t}")
 	case "tlv":
 		g.p("\te.TLV(%s)", target)
 	case "tlv-string":
@@ -998,6 +1033,17 @@ func (g *gen) encodeVar(r *resolved) {
 		g.p("\t\te.Adopt(&c)")
 		g.p("\t\te.EndRef(%s+8*i, start)", slot)
 		g.p("\t}")
+	case "struct-array-ms-embedded":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tstart := e.Offset()")
+		g.p("\t\te.AppendU32(uint32(len(%s)))", target)
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\tc := e.Child(%s[i].fixedLenMBIM())", target)
+		g.p("\t\t\t%s[i].encodeMBIM(&c)", target)
+		g.p("\t\t\te.Adopt(&c)")
+		g.p("\t\t}")
+		g.p("\t\te.EndRef(%s, start)", slot)
+		g.p("\t}")
 	case "struct-array-ms":
 		g.p("\tif len(%s) > 0 {", target)
 		g.p("\t\tstart := e.Offset()")
@@ -1021,6 +1067,8 @@ func (g *gen) sizeField(r *resolved) {
 		g.p("\tn += len(%s)", target)
 	case "bytes-inline":
 		g.p("\tn += mbim.Pad4(len(%s))", target)
+	case "struct-embedded":
+		g.p("\tn += mbim.Pad4(%s.SizeMBIM())", target)
 	case "tlv":
 		g.p("\tn += %s.Size()", target)
 	case "tlv-string":
@@ -1092,6 +1140,14 @@ func (g *gen) sizeField(r *resolved) {
 	case "struct-array-ms":
 		g.p("\tif len(%s) > 0 {", target)
 		g.p("\t\tn = mbim.Pad4(mbim.Pad4(n) + 4 + %d*len(%s))", r.fixedSize, target)
+		g.p("\t}")
+	case "struct-array-ms-embedded":
+		g.p("\tif len(%s) > 0 {", target)
+		g.p("\t\tn = mbim.Pad4(n) + 4")
+		g.p("\t\tfor i := range %s {", target)
+		g.p("\t\t\tn = mbim.Pad4(n) + %s[i].SizeMBIM()", target)
+		g.p("\t\t}")
+		g.p("\t\tn = mbim.Pad4(n)")
 		g.p("\t}")
 	}
 }

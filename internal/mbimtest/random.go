@@ -131,7 +131,7 @@ func fillField(r *rand.Rand, f reflect.Value, wire, size string, maxLen, depth i
 		if n > 0 {
 			f.Set(reflect.ValueOf(mbim.Bytes(randBytes(r, n))))
 		}
-	case "struct", "struct-ref":
+	case "struct", "struct-ref", "struct-embedded":
 		fillStruct(r, f, maxLen, depth+1)
 	case "struct-optional":
 		if r.IntN(3) != 0 && depth < 4 {
@@ -139,7 +139,7 @@ func fillField(r *rand.Rand, f reflect.Value, wire, size string, maxLen, depth i
 			fillStruct(r, p.Elem(), maxLen, depth+1)
 			f.Set(p)
 		}
-	case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms":
+	case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms", "struct-array-ms-embedded":
 		n := count(r, maxLen)
 		if n == 0 || depth > 4 {
 			return
