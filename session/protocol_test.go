@@ -917,3 +917,55 @@ func TestCloseWithoutCloseDone(t *testing.T) {
 type netipAddr = netip.Addr
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func TestCloseWhenDeviceStopsReading(t *testing.T) {
+	checkLeaks(t)
+	host, dev := transport.Pipe()
+	defer dev.Close()
+	// Play the handshake without a background reader, then stop reading.
+	p := &peer{t: t, conn: dev, in: make(chan []byte), r: mbim.NewReassembler(0, 0)}
+	readOne := func() mbim.Message {
+		b, err := dev.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mbim.ParseMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	var s *Session
+	ch := async(func() error {
+		var err error
+		s, err = Open(context.Background(), host, Options{CloseTimeout: 100 * time.Millisecond})
+		return err
+	})
+	o := readOne()
+	p.simple(mbim.TypeOpenDone, o.TransactionID)
+	ds := readOne()
+	p.reply(ds, mbim.StatusNone, &basicconnect.DeviceServicesResponse{DeviceServices: basicServices})
+	if err := waitErr(t, ch); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the pipe: writes beyond its queue block.
+	const n = transport.PipeQueue + 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() { _, err := s.DeviceCaps(context.Background()); errs <- err }()
+	}
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	err := s.Close(context.Background())
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Close took %v with a device that does not read", el)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close: %v, want a timeout", err)
+	}
+	for i := 0; i < n; i++ {
+		if err := waitErr(t, errs); !errors.Is(err, ErrClosed) {
+			t.Errorf("request: %v, want ErrClosed", err)
+		}
+	}
+}

@@ -24,8 +24,7 @@ const (
 	// DefaultMaxMBIMEx is the highest MBIM extensions version the host
 	// offers in MBIM_CID_VERSION.
 	DefaultMaxMBIMEx = mbim.MBIMEx4
-	// DefaultOpenTimeout bounds Open's OPEN retries when the context has
-	// no deadline.
+	// DefaultOpenTimeout bounds Open when the context has no deadline.
 	DefaultOpenTimeout = 30 * time.Second
 	// DefaultOpenRetryInterval is how long the first OPEN waits for
 	// OPEN_DONE before it is sent again; the wait doubles for each retry,
@@ -64,9 +63,9 @@ type Options struct {
 	// negotiation: the session speaks plain MBIM 1.0.
 	MaxMBIMEx mbim.Version
 
-	// OpenTimeout bounds the whole OPEN handshake, retries included,
-	// when the context passed to Open has no deadline (DefaultOpenTimeout
-	// when 0).
+	// OpenTimeout bounds Open (the OPEN handshake with its retries,
+	// DEVICE_SERVICES and the MBIMEx negotiation) when the context passed
+	// to Open has no deadline (DefaultOpenTimeout when 0).
 	OpenTimeout time.Duration
 	// OpenRetryInterval is how long the first OPEN waits before it is
 	// sent again (DefaultOpenRetryInterval when 0). Each retry waits twice
@@ -244,16 +243,34 @@ func Open(ctx context.Context, conn transport.Conn, opts Options) (*Session, err
 		return nil, err
 	}
 	s.start()
-	if err := s.handshake(ctx); err != nil {
-		s.abort()
-		return nil, err
+	if _, ok := ctx.Deadline(); !ok {
+		total := s.opts.OpenTimeout
+		if total <= 0 {
+			total = DefaultOpenTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, total)
+		defer cancel()
 	}
-	s.mu.Lock()
-	if s.state == stateOpening {
-		s.state = stateOpen
+	// When the context ends, close the transport: that also interrupts a
+	// write that the device does not take.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	err = s.handshake(ctx)
+	if err == nil {
+		s.mu.Lock()
+		if s.state == stateOpening {
+			s.state = stateOpen
+		}
+		s.mu.Unlock()
+		err = s.discover(ctx)
 	}
-	s.mu.Unlock()
-	if err := s.discover(ctx); err != nil {
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = &RequestError{Request: "open", Reason: "the context ended while opening", Err: cerr}
+		}
 		s.abort()
 		return nil, err
 	}
@@ -517,8 +534,11 @@ func (s *Session) write(m *mbim.Message) error {
 	s.mu.Lock()
 	dead, reason := s.state == stateDead, s.err
 	s.mu.Unlock()
-	if dead {
+	switch {
+	case dead:
 		return reason
+	case errors.Is(err, transport.ErrClosed):
+		return ErrClosed // the session is closing the transport
 	}
 	return fmt.Errorf("writing to %s: %w", s.desc, err)
 }
@@ -665,7 +685,7 @@ func (s *Session) readLoop() {
 			s.mu.Lock()
 			ending := s.state == stateClosing || s.state == stateDead
 			s.mu.Unlock()
-			if ending {
+			if ending || errors.Is(err, transport.ErrClosed) {
 				s.shutdown(ErrClosed)
 			} else {
 				s.shutdown(&GoneError{Device: s.desc, Err: err})
@@ -903,15 +923,6 @@ func (s *Session) shutdown(reason error) {
 
 // handshake performs the OPEN exchange.
 func (s *Session) handshake(ctx context.Context) error {
-	if _, ok := ctx.Deadline(); !ok {
-		total := s.opts.OpenTimeout
-		if total <= 0 {
-			total = DefaultOpenTimeout
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, total)
-		defer cancel()
-	}
 	interval := s.opts.OpenRetryInterval
 	if interval <= 0 {
 		interval = DefaultOpenRetryInterval
@@ -934,7 +945,7 @@ func (s *Session) handshake(ctx context.Context) error {
 		m := mbim.Message{Type: mbim.TypeOpen, MaxControlTransfer: uint32(s.maxCtl)}
 		tid, err := s.send(c, &m)
 		if err != nil {
-			return s.openErr(err, attempts, start)
+			return s.openErr(ctxOr(ctx, err), attempts, start)
 		}
 		r, err := s.waitFor(ctx, c, interval)
 		if err == errAttemptTimeout {
@@ -943,7 +954,7 @@ func (s *Session) handshake(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			return s.openErr(err, attempts, start)
+			return s.openErr(ctxOr(ctx, err), attempts, start)
 		}
 		var why string
 		switch r.msg.Type {
@@ -974,10 +985,19 @@ func (s *Session) handshake(ctx context.Context) error {
 		c = newCall(mbim.TypeOpenDone)
 		c.open = true
 		if err := s.closeQuietly(ctx, interval); err != nil {
-			return s.openErr(err, attempts, start)
+			return s.openErr(ctxOr(ctx, err), attempts, start)
 		}
 		closed = true
 	}
+}
+
+// ctxOr returns ctx's error when it has ended (the transport is then
+// closed under the session, which makes other errors incidental), else err.
+func ctxOr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 func (s *Session) openErr(err error, attempts int, start time.Time) error {
@@ -1047,27 +1067,36 @@ func (s *Session) Close(ctx context.Context) error {
 	if timeout <= 0 {
 		timeout = DefaultCloseTimeout
 	}
+	// Bound the whole exchange, writing CLOSE included: when the time is
+	// up, closing the transport unblocks everything.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(wctx, func() { s.conn.Close() })
+	defer stop()
 	var err error
 	c := newCall(mbim.TypeCloseDone)
 	m := mbim.Message{Type: mbim.TypeClose}
 	tid, serr := s.send(c, &m)
+	var r reply
 	if serr == nil {
-		r, werr := s.waitFor(ctx, c, timeout)
-		switch {
-		case werr == errAttemptTimeout:
-			err = &RequestError{Request: "close", TransactionID: tid,
-				Reason: "no CLOSE_DONE within " + timeout.String() + "; closed the connection anyway", Err: context.DeadlineExceeded}
-		case errors.Is(werr, ErrClosed), errors.Is(werr, ErrDeviceGone):
-		case werr != nil:
-			err = &RequestError{Request: "close", TransactionID: tid, Reason: "closed the connection without CLOSE_DONE", Err: werr}
-		case r.msg.Type == mbim.TypeFunctionError:
-			err = &FunctionError{Code: r.msg.ErrorCode, TransactionID: tid, Request: "close"}
-		case r.msg.Status != mbim.StatusNone:
-			err = &RequestError{Request: "close", TransactionID: tid, Err: &mbim.StatusError{Status: r.msg.Status}}
-		}
+		r, serr = s.waitFor(wctx, c, 0)
 		s.forget(c)
-	} else if !errors.Is(serr, ErrClosed) && !errors.Is(serr, ErrDeviceGone) {
-		err = &RequestError{Request: "close", Reason: "could not send CLOSE", Err: serr}
+	}
+	switch {
+	case serr == nil && r.msg.Type == mbim.TypeFunctionError:
+		err = &FunctionError{Code: r.msg.ErrorCode, TransactionID: tid, Request: "close"}
+	case serr == nil && r.msg.Status != mbim.StatusNone:
+		err = &RequestError{Request: "close", TransactionID: tid, Err: &mbim.StatusError{Status: r.msg.Status}}
+	case serr == nil:
+	case ctx.Err() != nil:
+		err = &RequestError{Request: "close", TransactionID: tid, Reason: "closed the connection without CLOSE_DONE", Err: ctx.Err()}
+	case wctx.Err() != nil:
+		err = &RequestError{Request: "close", TransactionID: tid,
+			Reason: "no CLOSE_DONE within " + timeout.String() + "; closed the connection anyway", Err: context.DeadlineExceeded}
+	case errors.Is(serr, ErrDeviceGone), errors.Is(serr, ErrClosed):
+		// The device hung up (after CLOSE, or before): closed anyway.
+	default:
+		err = &RequestError{Request: "close", TransactionID: tid, Reason: "closed the connection without CLOSE_DONE", Err: serr}
 	}
 	s.shutdown(ErrClosed)
 	s.wg.Wait()
