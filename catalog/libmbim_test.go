@@ -93,11 +93,9 @@ func TestDifferentialLibmbim(t *testing.T) {
 var knownDiscrepancies = map[string]string{
 	"ms-uicc-low-level-access/terminal-capability/set":      "capability list layout differs from libmbim's",
 	"ms-uicc-low-level-access/terminal-capability/response": "same as terminal-capability/set",
-	"sms/read/response":      "PDU and CDMA record arrays are modelled as one union",
-	"sms/read/notification":  "same as sms/read/response",
-	"sms/send/set":           "the send record is raw bytes selected by Format",
-	"ussd/ussd/response":     "Response should use the UssdResponse enum",
-	"ussd/ussd/notification": "same as ussd/ussd/response",
+	"sms/read/response":     "PDU and CDMA record arrays are modelled as one union",
+	"sms/read/notification": "same as sms/read/response",
+	"sms/send/set":          "the send record is raw bytes selected by Format",
 }
 
 // libmbimRepeatsFirstElement lists, per layout, the MS struct arrays of

@@ -62,6 +62,6 @@ func TestService(t *testing.T) {
 func TestWire(t *testing.T) {
 	checkWire(t, "set", &UssdSet{Action: UssdActionInitiate, DataCodingScheme: 15, Payload: mbim.Bytes{0xaa, 0x18, 0x0c, 0x36, 0x02}}, new(UssdSet),
 		"000000000f0000001000000005000000aa180c3602000000")
-	checkWire(t, "response", &UssdResponse{Response: UssdResponseCodeActionRequired, SessionState: UssdSessionStateExistingSession, DataCodingScheme: 15, Payload: mbim.Bytes{0xc2, 0x30, 0x58, 0x0e, 0x92, 0x95, 0x01}}, new(UssdNotify),
+	checkWire(t, "response", &UssdResponseMessage{Response: UssdResponseActionRequired, SessionState: UssdSessionStateExistingSession, DataCodingScheme: 15, Payload: mbim.Bytes{0xc2, 0x30, 0x58, 0x0e, 0x92, 0x95, 0x01}}, new(UssdNotify),
 		"01000000010000000f0000001400000007000000c230580e92950100")
 }

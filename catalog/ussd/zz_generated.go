@@ -57,20 +57,20 @@ func ParseUssdAction(s string) (UssdAction, error) {
 	return UssdAction(x), err
 }
 
-// UssdResponseCode is the network's or device's answer to a USSD request (libmbim's MbimUssdResponse, renamed because the ussd CID's response message is UssdResponse).
-type UssdResponseCode uint32
+// UssdResponse is the network's or device's answer to a USSD request (libmbim's MbimUssdResponse; the ussd CID's response message is therefore named UssdResponseMessage).
+type UssdResponse uint32
 
-// Values of UssdResponseCode.
+// Values of UssdResponse.
 const (
-	UssdResponseCodeNoActionRequired      UssdResponseCode = 0x0
-	UssdResponseCodeActionRequired        UssdResponseCode = 0x1
-	UssdResponseCodeTerminatedByNetwork   UssdResponseCode = 0x2
-	UssdResponseCodeOtherLocalClient      UssdResponseCode = 0x3
-	UssdResponseCodeOperationNotSupported UssdResponseCode = 0x4
-	UssdResponseCodeNetworkTimeout        UssdResponseCode = 0x5
+	UssdResponseNoActionRequired      UssdResponse = 0x0
+	UssdResponseActionRequired        UssdResponse = 0x1
+	UssdResponseTerminatedByNetwork   UssdResponse = 0x2
+	UssdResponseOtherLocalClient      UssdResponse = 0x3
+	UssdResponseOperationNotSupported UssdResponse = 0x4
+	UssdResponseNetworkTimeout        UssdResponse = 0x5
 )
 
-var ussdResponseCodeTable = mbim.EnumTable{Type: "UssdResponseCode", Values: []mbim.EnumValue{
+var ussdResponseTable = mbim.EnumTable{Type: "UssdResponse", Values: []mbim.EnumValue{
 	{Value: 0x0, Name: "no-action-required"},
 	{Value: 0x1, Name: "action-required"},
 	{Value: 0x2, Name: "terminated-by-network"},
@@ -79,28 +79,26 @@ var ussdResponseCodeTable = mbim.EnumTable{Type: "UssdResponseCode", Values: []m
 	{Value: 0x5, Name: "network-timeout"},
 }}
 
-// UssdResponseCodeValues returns the named values of UssdResponseCode.
-func UssdResponseCodeValues() []mbim.EnumValue { return ussdResponseCodeTable.Values }
+// UssdResponseValues returns the named values of UssdResponse.
+func UssdResponseValues() []mbim.EnumValue { return ussdResponseTable.Values }
 
 // String returns the value's nickname.
-func (v UssdResponseCode) String() string { return ussdResponseCodeTable.Name(uint32(v)) }
+func (v UssdResponse) String() string { return ussdResponseTable.Name(uint32(v)) }
 
 // MarshalJSON gives the nickname, or a number for unnamed values.
-func (v UssdResponseCode) MarshalJSON() ([]byte, error) {
-	return ussdResponseCodeTable.EncodeJSON(uint32(v))
-}
+func (v UssdResponse) MarshalJSON() ([]byte, error) { return ussdResponseTable.EncodeJSON(uint32(v)) }
 
 // UnmarshalJSON accepts a nickname or a number.
-func (v *UssdResponseCode) UnmarshalJSON(b []byte) error {
-	x, err := ussdResponseCodeTable.DecodeJSON(b)
-	*v = UssdResponseCode(x)
+func (v *UssdResponse) UnmarshalJSON(b []byte) error {
+	x, err := ussdResponseTable.DecodeJSON(b)
+	*v = UssdResponse(x)
 	return err
 }
 
-// ParseUssdResponseCode parses a nickname or a number.
-func ParseUssdResponseCode(s string) (UssdResponseCode, error) {
-	x, err := ussdResponseCodeTable.Parse(s)
-	return UssdResponseCode(x), err
+// ParseUssdResponse parses a nickname or a number.
+func ParseUssdResponse(s string) (UssdResponse, error) {
+	x, err := ussdResponseTable.Parse(s)
+	return UssdResponse(x), err
 }
 
 // UssdSessionState says whether a USSD exchange started a new session.
@@ -199,51 +197,51 @@ func (m *UssdSet) SizeMBIM() int {
 	return n
 }
 
-// UssdResponse is the ussd ussd response.
+// UssdResponseMessage is the ussd ussd response.
 // Starts, continues or cancels a USSD session; the response and notifications carry the network's USSD strings.
-type UssdResponse struct {
-	Response         UssdResponseCode `json:"Response" mbim:"u32"`
+type UssdResponseMessage struct {
+	Response         UssdResponse     `json:"Response" mbim:"u32"`
 	SessionState     UssdSessionState `json:"SessionState" mbim:"u32"`
 	DataCodingScheme uint32           `json:"DataCodingScheme" mbim:"u32"`
 	Payload          mbim.Bytes       `json:"Payload" mbim:"bytes"`
 }
 
-// UnmarshalMBIM decodes UssdResponse from an information buffer. It overwrites
+// UnmarshalMBIM decodes UssdResponseMessage from an information buffer. It overwrites
 // every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *UssdResponse) UnmarshalMBIM(b []byte) error {
+func (m *UssdResponseMessage) UnmarshalMBIM(b []byte) error {
 	var d mbim.Decoder
 	d.Init(b, "ussd ussd response")
 	m.decodeMBIM(&d)
 	return d.Finish()
 }
 
-func (m *UssdResponse) decodeMBIM(d *mbim.Decoder) {
+func (m *UssdResponseMessage) decodeMBIM(d *mbim.Decoder) {
 	p0 := d.Pos()
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedUssdResponsePart0[:])
+		d.FailFixed(fixedUssdResponseMessagePart0[:])
 		return
 	}
 	d.Advance(20)
 	_ = b0[19]
-	m.Response = UssdResponseCode(binary.LittleEndian.Uint32(b0[0:]))
+	m.Response = UssdResponse(binary.LittleEndian.Uint32(b0[0:]))
 	m.SessionState = UssdSessionState(binary.LittleEndian.Uint32(b0[4:]))
 	m.DataCodingScheme = uint32(binary.LittleEndian.Uint32(b0[8:]))
 	m.Payload = d.BytesAt(m.Payload, "Payload", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 }
 
-var fixedUssdResponsePart0 = [...]mbim.FixedField{{Name: "Response", Size: 4}, {Name: "SessionState", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
+var fixedUssdResponseMessagePart0 = [...]mbim.FixedField{{Name: "Response", Size: 4}, {Name: "SessionState", Size: 4}, {Name: "DataCodingScheme", Size: 4}, {Name: "Payload", Size: 8}}
 
-// AppendMBIM appends UssdResponse in its wire form to dst.
-func (m *UssdResponse) AppendMBIM(dst []byte) ([]byte, error) {
+// AppendMBIM appends UssdResponseMessage in its wire form to dst.
+func (m *UssdResponseMessage) AppendMBIM(dst []byte) ([]byte, error) {
 	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
 	m.encodeMBIM(&e)
 	return e.Bytes(), e.Err()
 }
 
-func (m *UssdResponse) fixedLenMBIM() int { return 20 }
+func (m *UssdResponseMessage) fixedLenMBIM() int { return 20 }
 
-func (m *UssdResponse) encodeMBIM(e *mbim.Encoder) {
+func (m *UssdResponseMessage) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.Response))
 	e.U32(uint32(m.SessionState))
 	e.U32(uint32(m.DataCodingScheme))
@@ -251,8 +249,8 @@ func (m *UssdResponse) encodeMBIM(e *mbim.Encoder) {
 	e.OLData(slotPayload, m.Payload)
 }
 
-// SizeMBIM returns the size of UssdResponse in its wire form.
-func (m *UssdResponse) SizeMBIM() int {
+// SizeMBIM returns the size of UssdResponseMessage in its wire form.
+func (m *UssdResponseMessage) SizeMBIM() int {
 	n := m.fixedLenMBIM()
 	if len(m.Payload) > 0 {
 		n = mbim.Pad4(n) + mbim.Pad4(len(m.Payload))
@@ -260,8 +258,8 @@ func (m *UssdResponse) SizeMBIM() int {
 	return n
 }
 
-// UssdNotify is the ussd ussd notification; it has the same layout as UssdResponse.
-type UssdNotify = UssdResponse
+// UssdNotify is the ussd ussd notification; it has the same layout as UssdResponseMessage.
+type UssdNotify = UssdResponseMessage
 
 // Service describes the USSD service and its CIDs.
 var Service = mbim.ServiceDesc{
@@ -271,7 +269,7 @@ var Service = mbim.ServiceDesc{
 	CIDs: []mbim.CIDDesc{
 		{ID: 1, Name: "ussd", Set: true, Query: false, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "UssdSet", New: func() mbim.Info { return new(UssdSet) }},
-			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "UssdResponse", New: func() mbim.Info { return new(UssdResponse) }},
+			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "UssdResponseMessage", New: func() mbim.Info { return new(UssdResponseMessage) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "UssdNotify", New: func() mbim.Info { return new(UssdNotify) }},
 		}},
 	},
@@ -279,14 +277,14 @@ var Service = mbim.ServiceDesc{
 
 var callSetUssd = mbim.CallSpec{Func: "ussd.SetUssd", Service: UUID, CID: 1, CIDName: "ussd", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
 
-// SetUssd sends a ussd set and returns the response (UssdResponse).
+// SetUssd sends a ussd set and returns the response (UssdResponseMessage).
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
-func SetUssd(ctx context.Context, c mbim.Caller, req *UssdSet) (*UssdResponse, error) {
+func SetUssd(ctx context.Context, c mbim.Caller, req *UssdSet) (*UssdResponseMessage, error) {
 	if req == nil {
 		req = new(UssdSet)
 	}
-	resp := new(UssdResponse)
+	resp := new(UssdResponseMessage)
 	ok, err := mbim.Call(ctx, c, &callSetUssd, req, resp)
 	if !ok {
 		return nil, err

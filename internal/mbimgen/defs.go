@@ -67,6 +67,7 @@ type msgSpec struct {
 	Fields []fieldDef `json:"fields"`
 	Struct string     `json:"struct"`
 	Doc    string     `json:"doc"`
+	Go     string     `json:"go"` // Go type name instead of the derived one
 	same   string
 	set    bool
 }

@@ -193,6 +193,12 @@ func (g *gen) messages(c *cidDef) []*msg {
 			}
 			m := &msg{kind: k, version: l.version, cid: c, doc: sp.Doc}
 			m.typeName = camel(c.Name) + kindTitle[k] + versionSuffix(l.version)
+			if sp.Go != "" {
+				if exported(sp.Go) != sp.Go || strings.ContainsAny(sp.Go, ".- ") {
+					g.fail("cid %s %s: \"go\": %q is not an exported Go identifier", c.Name, k, sp.Go)
+				}
+				m.typeName = sp.Go
+			}
 			switch {
 			case sp.same != "":
 				other := byKind[sp.same]
@@ -252,9 +258,12 @@ func (g *gen) generate() ([]byte, error) {
 	}
 	var all [][]*msg
 	for i := range s.CIDs {
+		all = append(all, g.messages(&s.CIDs[i]))
+	}
+	g.checkNames(all)
+	for i := range s.CIDs {
 		c := &s.CIDs[i]
-		ms := g.messages(c)
-		all = append(all, ms)
+		ms := all[i]
 		for _, m := range ms {
 			name := fmt.Sprintf("%s %s %s", s.Service, c.Name, kindNames(m.kind))
 			if m.version != "" && m.version != "1.0" {
@@ -339,6 +348,41 @@ func (g *gen) generate() ([]byte, error) {
 		return nil, fmt.Errorf("%s", strings.Join(g.errs, "\n"))
 	}
 	return g.buf.Bytes(), nil
+}
+
+// checkNames reports two package-level Go names that would collide: the
+// types of enumerations, structs and messages, and the request helpers.
+func (g *gen) checkNames(all [][]*msg) {
+	seen := map[string]string{"UUID": "the service UUID", "Service": "the service description"}
+	add := func(name, what string) {
+		if other, dup := seen[name]; dup {
+			g.fail("Go name %s is used by %s and by %s; rename one (\"go\" on a payload names its message type)", name, other, what)
+			return
+		}
+		seen[name] = what
+	}
+	for _, c := range g.s.CIDs {
+		add("CID"+camel(c.Name), "the constant of CID "+c.Name)
+	}
+	for _, e := range g.s.Enums {
+		add(e.Name, "enumeration "+e.Name)
+	}
+	for _, st := range g.s.Structs {
+		add(st.Name, "struct "+st.Name)
+	}
+	for i, ms := range all {
+		c := &g.s.CIDs[i]
+		for _, m := range ms {
+			if !m.empty || m.alias != "" {
+				add(m.typeName, fmt.Sprintf("the %s %s message", c.Name, kindNames(m.kind)))
+			}
+		}
+		for _, k := range []string{"query", "set"} {
+			for _, h := range helperRanges(c, ms, k) {
+				add(h.name, "the request helper of "+c.Name)
+			}
+		}
+	}
 }
 
 func kindNames(k string) string {
