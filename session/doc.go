@@ -21,7 +21,8 @@
 // MBIM extensions version: it queries VERSION with MBIM 1.0 and the host's
 // maximum (4.0, or Options.MaxMBIMEx) and uses the lower of that maximum
 // and the version the device reports; a device that fails the query stays
-// at 1.0. MBIMEx reports the result, and every typed request, response and
+// at 1.0. Each of these queries waits at most DiscoveryTimeout (5 s), or
+// Options.RequestTimeout if shorter. MBIMEx reports the result, and every typed request, response and
 // indication afterwards is encoded and decoded with the layout of that
 // version (catalog.Layout, catalog.Decode).
 //

@@ -40,6 +40,10 @@ const (
 	// DefaultFragmentTimeout is the longest gap allowed between two
 	// fragments of one message (libmbim's MAX_TIME_BETWEEN_FRAGMENTS_MS).
 	DefaultFragmentTimeout = 1250 * time.Millisecond
+	// DiscoveryTimeout bounds each query Open makes after OPEN_DONE
+	// (DEVICE_SERVICES, VERSION), or Options.RequestTimeout if shorter: a
+	// device that does not answer is taken not to support the query.
+	DiscoveryTimeout = 5 * time.Second
 	// DefaultIndicationBuffer is the channel capacity of each indication
 	// subscriber.
 	DefaultIndicationBuffer = 64
@@ -1112,8 +1116,20 @@ func (s *Session) discover(ctx context.Context) error {
 		return errors.Is(err, ErrDeviceGone) || errors.Is(err, ErrClosed) ||
 			(ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)))
 	}
+	// Each query has its own bound, so that a device that ignores one
+	// does not use up the whole time given to Open.
+	step := func() (context.Context, context.CancelFunc) {
+		d := DiscoveryTimeout
+		if s.reqTimeout > 0 && s.reqTimeout < d {
+			d = s.reqTimeout
+		}
+		return context.WithTimeout(ctx, d)
+	}
 	var ds basicconnect.DeviceServicesResponse
-	if err := s.Do(ctx, basicconnect.UUID, basicconnect.CIDDeviceServices, mbim.CommandQuery, nil, &ds); err != nil {
+	sctx, cancel := step()
+	err := s.Do(sctx, basicconnect.UUID, basicconnect.CIDDeviceServices, mbim.CommandQuery, nil, &ds)
+	cancel()
+	if err != nil {
 		if fatal(err) {
 			return err
 		}
@@ -1135,7 +1151,10 @@ func (s *Session) discover(ctx context.Context) error {
 	}
 	var v msbasicconnectext.VersionResponse
 	req := &msbasicconnectext.VersionQuery{MbimVersion: 0x0100, MbimExtendedVersion: uint16(max)}
-	if err := s.Do(ctx, msbasicconnectext.UUID, msbasicconnectext.CIDVersion, mbim.CommandQuery, req, &v); err != nil {
+	sctx, cancel = step()
+	err = s.Do(sctx, msbasicconnectext.UUID, msbasicconnectext.CIDVersion, mbim.CommandQuery, req, &v)
+	cancel()
+	if err != nil {
 		if fatal(err) {
 			return err
 		}
