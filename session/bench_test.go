@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,6 +73,33 @@ func BenchmarkOpenClose(b *testing.B) {
 		}
 		if err := s.Close(ctx); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMbimcliDeviceCaps runs "mbimcli -d PTY --query-device-caps"
+// against the same simulated modem as BenchmarkOpenClose, for a side by
+// side figure (mbimcli's includes starting the process). It is skipped
+// when mbimcli is not installed.
+func BenchmarkMbimcliDeviceCaps(b *testing.B) {
+	bin, err := exec.LookPath("mbimcli")
+	if err != nil {
+		b.Skip("mbimcli not installed (apt-get install libmbim-utils)")
+	}
+	d := startSim(b, overPTY, nil)
+	for b.Loop() {
+		var out []byte
+		for try := 0; ; try++ {
+			out, err = exec.Command(bin, "-d", d.path, "--query-device-caps").CombinedOutput()
+			if err == nil || try == 20 {
+				break
+			}
+			// The pty refuses opens for a moment after the previous
+			// client left (see transport.PTY).
+			time.Sleep(time.Millisecond)
+		}
+		if err != nil || !strings.Contains(string(out), "356938035643809") {
+			b.Fatalf("mbimcli: %v\n%s", err, out)
 		}
 	}
 }
