@@ -826,12 +826,15 @@ func smsReadFixup(r *rand.Rand, v reflect.Value) {
 	}
 }
 
-// emptyCellLists replaces the cell lists that we keep as bytes and
-// Wireshark dissects by empty lists (an element count of 0).
+// emptyCellLists empties the neighbour and NR cell lists
+// (struct-array-ms-embedded). Wireshark 4.0 reads them element by element
+// as we write them, but with them populated it reports a malformed packet
+// further on (seen on the CDMA list), and BaseStationId, in the serving
+// cell and in the GSM neighbours, cannot be matched by name.
 func emptyCellLists(r *rand.Rand, v reflect.Value) {
 	for _, n := range []string{"GsmNeighboringCells", "UmtsNeighboringCells", "TdscdmaNeighboringCells", "LteNeighboringCells", "NrServingCells", "NrNeighborCells"} {
 		if f := v.FieldByName(n); f.IsValid() {
-			f.SetBytes([]byte{0, 0, 0, 0})
+			f.Set(reflect.Zero(f.Type()))
 		}
 	}
 }

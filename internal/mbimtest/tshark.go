@@ -387,12 +387,12 @@ func leafOf(f reflect.Value, wire, name, path string, out *[]Leaf) {
 			leafOf(f.Index(i), "string", name, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 		return
-	case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed":
+	case "bytes", "bytes-lo", "bytes-offset", "bytes-sized", "bytes-rest", "bytes-fixed", "bytes-inline":
 		if f.Len() == 0 {
 			return
 		}
 		l.Str = hex.EncodeToString(f.Bytes())
-	case "struct", "struct-ref":
+	case "struct", "struct-ref", "struct-embedded":
 		leavesOf(f, path+".", out)
 		return
 	case "struct-optional":
@@ -400,7 +400,7 @@ func leafOf(f reflect.Value, wire, name, path string, out *[]Leaf) {
 			leavesOf(f.Elem(), path+".", out)
 		}
 		return
-	case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms":
+	case "struct-array", "struct-array-ref", "struct-array-inline", "struct-array-ms", "struct-array-ms-embedded":
 		for i := 0; i < f.Len(); i++ {
 			leavesOf(f.Index(i), fmt.Sprintf("%s[%d].", path, i), out)
 		}
