@@ -3,9 +3,11 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,9 +24,7 @@ func startPTY(t *testing.T, sc *Scenario) (*Modem, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testing.Verbose() && os.Getenv("SIM_LOG") != "" {
-		m.SetLogger(t.Logf)
-	}
+	m.SetLogger(testLogger(t))
 	link := filepath.Join(t.TempDir(), "mbim-sim")
 	ctx, cancel := context.WithCancel(context.Background())
 	_, wait, err := m.StartPTY(ctx, link)
@@ -48,9 +48,7 @@ func startUnix(t *testing.T, sc *Scenario) (*Modem, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testing.Verbose() && os.Getenv("SIM_LOG") != "" {
-		m.SetLogger(t.Logf)
-	}
+	m.SetLogger(testLogger(t))
 	path := filepath.Join(t.TempDir(), "sim.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	wait, err := m.StartUnix(ctx, path)
@@ -220,3 +218,18 @@ func waitGoroutines(t *testing.T, n int) {
 }
 
 var errTimeout = errors.New("timeout")
+
+// testLogger fails the test when the modem reports a bug of its own (a
+// response or indication that does not match the catalog's layout), and
+// logs everything with SIM_LOG=1 go test -v.
+func testLogger(t *testing.T) func(string, ...any) {
+	verbose := testing.Verbose() && os.Getenv("SIM_LOG") != ""
+	return func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		if strings.HasPrefix(line, "BUG") {
+			t.Errorf("modem: %s", line)
+		} else if verbose {
+			t.Log(line)
+		}
+	}
+}
