@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -784,12 +783,12 @@ func opaqueTLVs(r *rand.Rand, v reflect.Value) {
 var wiresharkFixups = map[string]func(r *rand.Rand, v reflect.Value){
 	"sms/send/set": func(r *rand.Rand, v reflect.Value) {
 		v.FieldByName("Format").SetUint(0) // pdu
-		// An MBIM_SMS_SEND_PDU record (offset 8, size) with an SMS-SUBMIT
-		// PDU: no SMSC address, "hello" in the GSM 7-bit alphabet.
+		// An MBIM_SMS_SEND_PDU record with an SMS-SUBMIT PDU: no SMSC
+		// address, "hello" in the GSM 7-bit alphabet.
 		pdu := []byte{0x00, 0x11, 0x00, 0x0b, 0x91, 0x64, 0x07, 0x28, 0x15, 0x53, 0xf8, 0x00, 0x00, 0xaa, 0x05, 0xe8, 0x32, 0x9b, 0xfd, 0x06}
-		rec := binary.LittleEndian.AppendUint32(nil, 8)
-		rec = binary.LittleEndian.AppendUint32(rec, uint32(len(pdu)))
-		v.FieldByName("Message").SetBytes(append(rec, pdu...))
+		v.FieldByName("PduMessage").FieldByName("PduData").SetBytes(pdu)
+		cdma := v.FieldByName("CdmaMessage")
+		cdma.Set(reflect.Zero(cdma.Type()))
 	},
 	"sms/read/response":     smsReadFixup,
 	"sms/read/notification": smsReadFixup,
@@ -819,6 +818,8 @@ var wiresharkFixups = map[string]func(r *rand.Rand, v reflect.Value){
 
 func smsReadFixup(r *rand.Rand, v reflect.Value) {
 	v.FieldByName("Format").SetUint(0) // pdu
+	cdma := v.FieldByName("CdmaMessages")
+	cdma.Set(reflect.Zero(cdma.Type()))
 	recs := v.FieldByName("PduMessages")
 	for i := 0; i < recs.Len(); i++ {
 		// An SMS-DELIVER PDU with its SMSC address.

@@ -61,16 +61,8 @@ func TestService(t *testing.T) {
 // and notifications was encoded by gombim and parsed back by libmbim 1.28's
 // mbim_message_sms_*_parse, which gave the same field values.
 func TestWire(t *testing.T) {
-	pduRecord := &SmsPduSendRecord{PduData: mbim.Bytes{1, 2, 3, 4, 5}}
-	pdu, err := pduRecord.AppendMBIM(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdmaRecord := &SmsCdmaSendRecord{Encoding: SmsCdmaEncoding7bitAscii, Language: SmsCdmaLangEnglish, Address: "123", EncodedMessage: mbim.Bytes{0xaa, 0xbb, 0xcc}, EncodedMessageSizeInCharacters: 4}
-	cdma, err := cdmaRecord.AppendMBIM(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pduRecord := SmsPduSendRecord{PduData: mbim.Bytes{1, 2, 3, 4, 5}}
+	cdmaRecord := SmsCdmaSendRecord{Encoding: SmsCdmaEncoding7bitAscii, Language: SmsCdmaLangEnglish, Address: "123", EncodedMessage: mbim.Bytes{0xaa, 0xbb, 0xcc}, EncodedMessageSizeInCharacters: 4}
 	tests := []struct {
 		name       string
 		msg, fresh codec
@@ -81,10 +73,10 @@ func TestWire(t *testing.T) {
 		{"read query", &ReadQuery{Format: SmsFormatPdu, Flag: SmsFlagIndex, MessageIndex: 7}, new(ReadQuery),
 			"000000000100000007000000"},
 		// mbim_message_sms_send_set_new (MBIM_SMS_FORMAT_PDU, {5, 0102030405}, NULL)
-		{"send set pdu", &SendSet{Format: SmsFormatPdu, Message: pdu}, new(SendSet),
+		{"send set pdu", &SendSet{Format: SmsFormatPdu, PduMessage: pduRecord}, new(SendSet),
 			"0000000008000000050000000102030405000000"},
 		// mbim_message_sms_send_set_new (MBIM_SMS_FORMAT_CDMA, NULL, {2, 1, "123", 3, aabbcc, 4})
-		{"send set cdma", &SendSet{Format: SmsFormatCdma, Message: cdma}, new(SendSet),
+		{"send set cdma", &SendSet{Format: SmsFormatCdma, CdmaMessage: cdmaRecord}, new(SendSet),
 			"0100000002000000010000001c000000060000002400000003000000040000003100320033000000aabbcc00"},
 		{"delete set", &DeleteSet{Flag: SmsFlagIndex, MessageIndex: 3}, new(DeleteSet),
 			"0100000003000000"},
@@ -103,41 +95,37 @@ func TestWire(t *testing.T) {
 		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 
-	// The send records decode back from the set's Message.
+	// The record of the format that is not selected is neither encoded nor
+	// decoded.
+	both := &SendSet{Format: SmsFormatCdma, PduMessage: pduRecord, CdmaMessage: cdmaRecord}
+	if got, err := mbim.Marshal(both); err != nil || hex.EncodeToString(got) != "0100000002000000010000001c000000060000002400000003000000040000003100320033000000aabbcc00" {
+		t.Errorf("send set cdma with a pdu record too: %x, %v", got, err)
+	}
 	var s SendSet
 	if err := s.UnmarshalMBIM(mustHex(t, "0100000002000000010000001c000000060000002400000003000000040000003100320033000000aabbcc00")); err != nil {
 		t.Fatal(err)
 	}
-	var gotCdma SmsCdmaSendRecord
-	if err := gotCdma.UnmarshalMBIM(s.Message); err != nil || !reflect.DeepEqual(&gotCdma, cdmaRecord) {
-		t.Errorf("CDMA send record: %+v, %v", gotCdma, err)
+	if !reflect.DeepEqual(s.CdmaMessage, cdmaRecord) || !reflect.DeepEqual(s.PduMessage, SmsPduSendRecord{}) {
+		t.Errorf("send set decoded as %+v", s)
 	}
 }
 
-// TestReadCdma checks the CDMA record of a read response (Format cdma),
-// which the definition cannot type (see the read CID's doc): the hex was
-// parsed by libmbim 1.28's mbim_message_sms_read_response_parse as one CDMA
-// record with these values.
+// TestReadCdma checks the CDMA records of a read response (Format cdma):
+// the hex was parsed by libmbim 1.28's mbim_message_sms_read_response_parse
+// as one CDMA record with these values.
 func TestReadCdma(t *testing.T) {
 	b := mustHex(t, "0100000001000000100000006400000004000000030000002c0000000e0000003c00000022000000020000000100000060000000020000000200000035003500350031003200330034000000320034002f00300032002f00320039002c00320033003a00350039003a0035003800000048690000")
-	want := &SmsCdmaReadRecord{MessageIndex: 4, MessageStatus: SmsStatusSent, Address: "5551234", Timestamp: "24/02/29,23:59:58", Encoding: SmsCdmaEncoding7bitAscii, Language: SmsCdmaLangEnglish, EncodedMessage: mbim.Bytes{0x48, 0x69}, EncodedMessageSizeInCharacters: 2}
+	want := []SmsCdmaReadRecord{{MessageIndex: 4, MessageStatus: SmsStatusSent, Address: "5551234", Timestamp: "24/02/29,23:59:58", Encoding: SmsCdmaEncoding7bitAscii, Language: SmsCdmaLangEnglish, EncodedMessage: mbim.Bytes{0x48, 0x69}, EncodedMessageSizeInCharacters: 2}}
 	var r ReadResponse
 	if err := r.UnmarshalMBIM(b); err != nil {
 		t.Fatal(err)
 	}
-	if r.Format != SmsFormatCdma || len(r.PduMessages) != 1 {
+	if r.Format != SmsFormatCdma || len(r.PduMessages) != 0 || !reflect.DeepEqual(r.CdmaMessages, want) {
 		t.Fatalf("got %+v", r)
 	}
-	var got SmsCdmaReadRecord
-	if err := got.UnmarshalMBIM(b[16:]); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(&got, want) {
-		t.Errorf("got %+v\nwant %+v", got, want)
-	}
-	enc, err := want.AppendMBIM(nil)
-	if err != nil || !bytes.Equal(enc, b[16:]) {
-		t.Errorf("AppendMBIM = %x, %v\nwant %x", enc, err, b[16:])
+	enc, err := mbim.Marshal(&r)
+	if err != nil || !bytes.Equal(enc, b) {
+		t.Errorf("Marshal = %x, %v\nwant %x", enc, err, b)
 	}
 }
 

@@ -702,7 +702,7 @@ type ConfigurationNotify = ConfigurationResponse
 
 // ReadQuery is the sms read query.
 // Reads stored messages; the notification delivers newly received ones.
-// The records are MBIM_SMS_PDU_RECORDs when Format is pdu and MBIM_SMS_CDMA_RECORDs (SmsCdmaReadRecord) when it is cdma; this definition types them as PDU records (the generator has no conditional fields): for the cdma format decode the records with SmsCdmaReadRecord instead.
+// The records are MBIM_SMS_PDU_RECORDs when Format is pdu and MBIM_SMS_CDMA_RECORDs when it is cdma.
 type ReadQuery struct {
 	Format       SmsFormat `json:"Format" mbim:"u32"`
 	Flag         SmsFlag   `json:"Flag" mbim:"u32"`
@@ -756,10 +756,11 @@ func (m *ReadQuery) SizeMBIM() int {
 
 // ReadResponse is the sms read response.
 // Reads stored messages; the notification delivers newly received ones.
-// The records are MBIM_SMS_PDU_RECORDs when Format is pdu and MBIM_SMS_CDMA_RECORDs (SmsCdmaReadRecord) when it is cdma; this definition types them as PDU records (the generator has no conditional fields): for the cdma format decode the records with SmsCdmaReadRecord instead.
+// The records are MBIM_SMS_PDU_RECORDs when Format is pdu and MBIM_SMS_CDMA_RECORDs when it is cdma.
 type ReadResponse struct {
-	Format      SmsFormat          `json:"Format" mbim:"u32"`
-	PduMessages []SmsPduReadRecord `json:"PduMessages" mbim:"struct-array-ref,len=MessagesCount"` // MBIM_SMS_PDU_RECORDs (Format pdu)
+	Format       SmsFormat           `json:"Format" mbim:"u32"`
+	PduMessages  []SmsPduReadRecord  `json:"PduMessages" mbim:"struct-array-ref,len=MessagesCount,when=Format:0"`  // MBIM_SMS_PDU_RECORDs (Format pdu)
+	CdmaMessages []SmsCdmaReadRecord `json:"CdmaMessages" mbim:"struct-array-ref,len=MessagesCount,when=Format:1"` // MBIM_SMS_CDMA_RECORDs (Format cdma)
 }
 
 // UnmarshalMBIM decodes ReadResponse from an information buffer. It overwrites
@@ -781,18 +782,39 @@ func (m *ReadResponse) decodeMBIM(d *mbim.Decoder) {
 	_ = b0[7]
 	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
 	nMessagesCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
-	if n := d.CheckCount("PduMessages", nMessagesCount, d.Pos(), 8); n > 0 {
-		m.PduMessages = mbim.Resize(m.PduMessages, n)
-		for i := range m.PduMessages {
-			if f, ok := d.EnterPair("PduMessages"); ok {
-				m.PduMessages[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.PduMessages[i] = SmsPduReadRecord{}
+	if m.Format == SmsFormatPdu {
+		if n := d.CheckCount("PduMessages", nMessagesCount, d.Pos(), 8); n > 0 {
+			m.PduMessages = mbim.Resize(m.PduMessages, n)
+			for i := range m.PduMessages {
+				if f, ok := d.EnterPair("PduMessages"); ok {
+					m.PduMessages[i].decodeMBIM(d)
+					d.Leave(f)
+				} else {
+					m.PduMessages[i] = SmsPduReadRecord{}
+				}
 			}
+		} else {
+			m.PduMessages = m.PduMessages[:0]
 		}
 	} else {
 		m.PduMessages = m.PduMessages[:0]
+	}
+	if m.Format == SmsFormatCdma {
+		if n := d.CheckCount("CdmaMessages", nMessagesCount, d.Pos(), 8); n > 0 {
+			m.CdmaMessages = mbim.Resize(m.CdmaMessages, n)
+			for i := range m.CdmaMessages {
+				if f, ok := d.EnterPair("CdmaMessages"); ok {
+					m.CdmaMessages[i].decodeMBIM(d)
+					d.Leave(f)
+				} else {
+					m.CdmaMessages[i] = SmsCdmaReadRecord{}
+				}
+			}
+		} else {
+			m.CdmaMessages = m.CdmaMessages[:0]
+		}
+	} else {
+		m.CdmaMessages = m.CdmaMessages[:0]
 	}
 }
 
@@ -805,27 +827,77 @@ func (m *ReadResponse) AppendMBIM(dst []byte) ([]byte, error) {
 	return e.Bytes(), e.Err()
 }
 
-func (m *ReadResponse) fixedLenMBIM() int { return 8 + 8*len(m.PduMessages) }
+func (m *ReadResponse) fixedLenMBIM() int {
+	n := 8
+	if m.Format == SmsFormatPdu {
+		n += 8 * len(m.PduMessages)
+	}
+	if m.Format == SmsFormatCdma {
+		n += 8 * len(m.CdmaMessages)
+	}
+	return n
+}
 
 func (m *ReadResponse) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.Format))
-	e.U32(uint32(len(m.PduMessages)))
-	slotPduMessages := e.Slot(8 * len(m.PduMessages))
-	for i := range m.PduMessages {
-		start := e.Offset()
-		c := e.Child(m.PduMessages[i].fixedLenMBIM())
-		m.PduMessages[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotPduMessages+8*i, start)
+	nMessagesCount := -1
+	if m.Format == SmsFormatPdu {
+		if nMessagesCount >= 0 && len(m.PduMessages) != nMessagesCount {
+			e.Fail("MessagesCount", "arrays sharing this count differ in length: %d and %d", nMessagesCount, len(m.PduMessages))
+		}
+		nMessagesCount = len(m.PduMessages)
+	}
+	if m.Format == SmsFormatCdma {
+		if nMessagesCount >= 0 && len(m.CdmaMessages) != nMessagesCount {
+			e.Fail("MessagesCount", "arrays sharing this count differ in length: %d and %d", nMessagesCount, len(m.CdmaMessages))
+		}
+		nMessagesCount = len(m.CdmaMessages)
+	}
+	nMessagesCount = max(nMessagesCount, 0)
+	e.U32(uint32(nMessagesCount))
+	var slotPduMessages int
+	if m.Format == SmsFormatPdu {
+		slotPduMessages = e.Slot(8 * len(m.PduMessages))
+	}
+	var slotCdmaMessages int
+	if m.Format == SmsFormatCdma {
+		slotCdmaMessages = e.Slot(8 * len(m.CdmaMessages))
+	}
+	if m.Format == SmsFormatPdu {
+		for i := range m.PduMessages {
+			start := e.Offset()
+			c := e.Child(m.PduMessages[i].fixedLenMBIM())
+			m.PduMessages[i].encodeMBIM(&c)
+			e.Adopt(&c)
+			e.EndRef(slotPduMessages+8*i, start)
+		}
+	}
+	if m.Format == SmsFormatCdma {
+		for i := range m.CdmaMessages {
+			start := e.Offset()
+			c := e.Child(m.CdmaMessages[i].fixedLenMBIM())
+			m.CdmaMessages[i].encodeMBIM(&c)
+			e.Adopt(&c)
+			e.EndRef(slotCdmaMessages+8*i, start)
+		}
 	}
 }
 
 // SizeMBIM returns the size of ReadResponse in its wire form.
 func (m *ReadResponse) SizeMBIM() int {
 	n := m.fixedLenMBIM()
-	for i := range m.PduMessages {
-		if sz := m.PduMessages[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
+	if m.Format == SmsFormatPdu {
+		for i := range m.PduMessages {
+			if sz := m.PduMessages[i].SizeMBIM(); sz > 0 {
+				n = mbim.Pad4(mbim.Pad4(n) + sz)
+			}
+		}
+	}
+	if m.Format == SmsFormatCdma {
+		for i := range m.CdmaMessages {
+			if sz := m.CdmaMessages[i].SizeMBIM(); sz > 0 {
+				n = mbim.Pad4(mbim.Pad4(n) + sz)
+			}
 		}
 	}
 	return n
@@ -837,8 +909,9 @@ type ReadNotify = ReadResponse
 // SendSet is the sms send set.
 // Sends a message.
 type SendSet struct {
-	Format  SmsFormat  `json:"Format" mbim:"u32"`
-	Message mbim.Bytes `json:"Message" mbim:"bytes-rest"` // the record in place: an encoded SmsPduSendRecord (Format pdu) or SmsCdmaSendRecord (Format cdma), whose offsets are relative to the record's start (use the record's AppendMBIM/UnmarshalMBIM)
+	Format      SmsFormat         `json:"Format" mbim:"u32"`
+	PduMessage  SmsPduSendRecord  `json:"PduMessage" mbim:"struct-embedded,when=Format:0"`  // the MBIM_SMS_SEND_PDU record in place (Format pdu)
+	CdmaMessage SmsCdmaSendRecord `json:"CdmaMessage" mbim:"struct-embedded,when=Format:1"` // the MBIM_SMS_SEND_CDMA record in place (Format cdma)
 }
 
 // UnmarshalMBIM decodes SendSet from an information buffer. It overwrites
@@ -859,7 +932,22 @@ func (m *SendSet) decodeMBIM(d *mbim.Decoder) {
 	d.Advance(4)
 	_ = b0[3]
 	m.Format = SmsFormat(binary.LittleEndian.Uint32(b0[0:]))
-	m.Message = d.RestBytesTo(m.Message, "Message")
+	if m.Format == SmsFormatPdu {
+		if e, ok := d.EnterEmbedded("PduMessage"); ok {
+			m.PduMessage.decodeMBIM(d)
+			d.LeaveEmbedded(e)
+		}
+	} else {
+		m.PduMessage = SmsPduSendRecord{}
+	}
+	if m.Format == SmsFormatCdma {
+		if e, ok := d.EnterEmbedded("CdmaMessage"); ok {
+			m.CdmaMessage.decodeMBIM(d)
+			d.LeaveEmbedded(e)
+		}
+	} else {
+		m.CdmaMessage = SmsCdmaSendRecord{}
+	}
 }
 
 var fixedSendSetPart0 = [...]mbim.FixedField{{Name: "Format", Size: 4}}
@@ -875,13 +963,31 @@ func (m *SendSet) fixedLenMBIM() int { return 4 }
 
 func (m *SendSet) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.Format))
-	e.Append(m.Message)
+	if m.Format == SmsFormatPdu {
+		{
+			c := e.EmbeddedChild(m.PduMessage.fixedLenMBIM())
+			m.PduMessage.encodeMBIM(&c)
+			e.AdoptEmbedded(&c)
+		}
+	}
+	if m.Format == SmsFormatCdma {
+		{
+			c := e.EmbeddedChild(m.CdmaMessage.fixedLenMBIM())
+			m.CdmaMessage.encodeMBIM(&c)
+			e.AdoptEmbedded(&c)
+		}
+	}
 }
 
 // SizeMBIM returns the size of SendSet in its wire form.
 func (m *SendSet) SizeMBIM() int {
 	n := m.fixedLenMBIM()
-	n += len(m.Message)
+	if m.Format == SmsFormatPdu {
+		n += mbim.Pad4(m.PduMessage.SizeMBIM())
+	}
+	if m.Format == SmsFormatCdma {
+		n += mbim.Pad4(m.CdmaMessage.SizeMBIM())
+	}
 	return n
 }
 

@@ -18,6 +18,9 @@ import (
 // chunkable reports whether a field has a constant size in the fixed part
 // and can be read at a constant offset, and that size.
 func chunkable(r *resolved) (int, bool) {
+	if r.whenField != nil {
+		return 0, false
+	}
 	switch r.f.Type {
 	case "u8", "u16", "u32", "i32", "u64", "uuid", "context-type", "ipv4", "ipv6",
 		"string", "string-utf8", "bytes", "bytes-lo", "bytes-offset", "ipv4-ref", "ipv6-ref",
@@ -286,7 +289,16 @@ func (dg *decodeGen) reset(r *resolved, indent string) {
 // sequential emits a field read through the checked Decoder methods, at
 // the read position.
 func (dg *decodeGen) sequential(r *resolved) {
+	if r.whenField == nil {
+		dg.sequentialField(r)
+		return
+	}
+	g := dg.g
+	g.p("\tif %s {", g.condition(r))
 	dg.sequentialField(r)
+	g.p("\t} else {")
+	dg.reset(r, "\t\t")
+	g.p("\t}")
 }
 
 func (dg *decodeGen) sequentialField(r *resolved) {

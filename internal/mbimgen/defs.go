@@ -56,6 +56,9 @@ type fieldDef struct {
 	Struct string          `json:"struct"`
 	Count  string          `json:"count"`
 	Size   json.RawMessage `json:"size"`
+	// When makes the field conditional: {"Format": "pdu"} or
+	// {"Format": ["pdu", "cdma"]}, on an earlier enumeration field.
+	When map[string]json.RawMessage `json:"when"`
 
 	sizeField string
 	sizeN     int

@@ -518,6 +518,13 @@ type resolved struct {
 	scalar    string // "U32", "U16"... decoder method for scalar/enum fields
 	conv      string // conversion to apply on decode ("" none)
 	enumBits  int    // 32 or 64 for enum and flag fields, else 0
+	esvc      *serviceDef
+	edef      *enumDef // the enumeration of an enum or flags field
+	// Conditional fields ("when"): present when field whenField has one
+	// of the values whenConsts (Go expressions) / whenNums.
+	whenField  *resolved
+	whenConsts []string
+	whenNums   []uint64
 	stSvc     *serviceDef
 	st        *structDef
 	counts    []string // array fields whose length this field carries
@@ -718,6 +725,7 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 					t = g.qual(esvc, e.Name)
 					r.conv = t
 					r.enumBits = enumBits(e)
+					r.esvc, r.edef = esvc, e
 					switch {
 					case r.enumBits == 64 && strings.HasSuffix(f.Type, "-array"):
 						g.fail("%s.%s: %s has 64 bits; arrays of 64-bit enumerations are not supported", owner, f.Name, name)
@@ -761,10 +769,16 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 		case "tlv-list":
 			r.goType = "[]mbim.TLV"
 		}
+		if f.When != nil {
+			g.resolveWhen(owner, r, byName)
+		}
 		byName[f.Name] = r
 		out = append(out, r)
 	}
 	for _, r := range out {
+		if r.derived && r.whenField != nil {
+			g.fail("%s.%s: a count or size field cannot be conditional", owner, r.f.Name)
+		}
 		if r.derived && (r.f.Enum != "" || r.f.Flags != "") {
 			g.fail("%s.%s: a count or size field cannot be an enum", owner, r.f.Name)
 		}
@@ -773,6 +787,77 @@ func (g *gen) resolve(owner string, fields []fieldDef) []*resolved {
 }
 
 func cntVar(r *resolved) string { return "n" + r.goName }
+
+// whenKinds lists the field types that may be conditional: lists whose
+// size in the fixed part is their length (so an absent one takes no room)
+// and inline variable fields.
+var whenKinds = map[string]bool{
+	"string-array": true, "struct-array-ref": true, "u32-array": true, "u16-array": true,
+	"struct-array-inline": true, "bytes-sized": true, "bytes-rest": true, "bytes-inline": true,
+	"struct-embedded": true, "tlv": true, "tlv-string": true, "tlv-u16-array": true, "tlv-list": true,
+}
+
+// resolveWhen resolves the condition of field r on an earlier field.
+func (g *gen) resolveWhen(owner string, r *resolved, byName map[string]*resolved) {
+	f := r.f
+	if !whenKinds[f.Type] {
+		g.fail("%s.%s: type %s cannot be conditional (only lists sized by their length and inline fields can)", owner, f.Name, f.Type)
+		return
+	}
+	if len(f.When) != 1 {
+		g.fail("%s.%s: \"when\" names exactly one field", owner, f.Name)
+		return
+	}
+	for key, raw := range f.When {
+		d := byName[key]
+		if d == nil || d.derived || d.whenField != nil || scalarMethod[d.f.Type].method == "" || strings.HasSuffix(d.f.Type, "-array") {
+			g.fail("%s.%s: \"when\" needs an earlier integer field that is not a count, size or conditional itself, not %q", owner, f.Name, key)
+			return
+		}
+		var vals []json.RawMessage
+		if err := json.Unmarshal(raw, &vals); err != nil {
+			vals = []json.RawMessage{raw}
+		}
+		for _, v := range vals {
+			var nick string
+			if err := json.Unmarshal(v, &nick); err == nil && d.edef != nil {
+				found := false
+				for _, ev := range d.edef.vals {
+					if ev.nick == nick {
+						r.whenConsts = append(r.whenConsts, g.qual(d.esvc, d.edef.Name+camel(nick)))
+						r.whenNums = append(r.whenNums, uint64(ev.value))
+						found = true
+					}
+				}
+				if !found {
+					g.fail("%s.%s: \"when\": %s has no value %q", owner, f.Name, d.edef.Name, nick)
+				}
+				continue
+			}
+			n, err := parseNumber(v)
+			if err != nil {
+				g.fail("%s.%s: \"when\": %s: %v", owner, f.Name, v, err)
+				continue
+			}
+			r.whenConsts = append(r.whenConsts, fmt.Sprintf("%s(%d)", d.goType, n))
+			r.whenNums = append(r.whenNums, uint64(n))
+		}
+		r.whenField = d
+	}
+}
+
+// condition returns the Go condition under which conditional field r is
+// present.
+func (g *gen) condition(r *resolved) string {
+	var parts []string
+	for _, c := range r.whenConsts {
+		parts = append(parts, fmt.Sprintf("m.%s == %s", r.whenField.goName, c))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, " || ") + ")"
+}
 
 // structType emits a struct with its codec methods.
 func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
@@ -802,6 +887,13 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 			wire += ",len=" + r.f.Count
 		} else if r.f.sizeField != "" {
 			wire += ",len=" + r.f.sizeField
+		}
+		if r.whenField != nil {
+			var nums []string
+			for _, n := range r.whenNums {
+				nums = append(nums, fmt.Sprint(n))
+			}
+			wire += ",when=" + r.whenField.f.Name + ":" + strings.Join(nums, "|")
 		}
 		tag := fmt.Sprintf("`json:\"%s\" mbim:\"%s\"`", r.f.Name, wire)
 		comment := ""
@@ -845,6 +937,31 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 	if len(dyn) > 0 {
 		fixedExpr += " + " + strings.Join(dyn, " + ")
 	}
+	// The lists of conditional fields count only when present.
+	var condDyn []string
+	for _, r := range rs {
+		if r.whenField == nil {
+			continue
+		}
+		for i, d := range dyn {
+			if strings.HasSuffix(d, "len(m."+r.goName+")") {
+				condDyn = append(condDyn, fmt.Sprintf("if %s {\n\t\tn += %s\n\t}", g.condition(r), d))
+				dyn[i] = ""
+			}
+		}
+	}
+	if len(condDyn) > 0 {
+		var keep []string
+		for _, d := range dyn {
+			if d != "" {
+				keep = append(keep, d)
+			}
+		}
+		fixedExpr = fmt.Sprint(static)
+		if len(keep) > 0 {
+			fixedExpr += " + " + strings.Join(keep, " + ")
+		}
+	}
 
 	// Decoder.
 	g.p("// UnmarshalMBIM decodes %s from an information buffer. It overwrites", name)
@@ -866,20 +983,53 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 	g.p("\treturn e.Bytes(), e.Err()")
 	g.p("}")
 	g.p("")
-	g.p("func (m *%s) fixedLenMBIM() int { return %s }", name, fixedExpr)
+	if len(condDyn) == 0 {
+		g.p("func (m *%s) fixedLenMBIM() int { return %s }", name, fixedExpr)
+	} else {
+		g.p("func (m *%s) fixedLenMBIM() int {", name)
+		g.p("\tn := %s", fixedExpr)
+		for _, c := range condDyn {
+			g.p("\t%s", c)
+		}
+		g.p("\treturn n")
+		g.p("}")
+	}
 	g.p("")
 	g.p("func (m *%s) encodeMBIM(e *mbim.Encoder) {", name)
+	// A conditional field is written only when its condition holds.
+	cond := func(r *resolved, emit func()) {
+		if r.whenField == nil {
+			emit()
+			return
+		}
+		mark := g.buf.Len()
+		g.p("\tif %s {", g.condition(r))
+		body := g.buf.Len()
+		emit()
+		if g.buf.Len() == body {
+			g.buf.Truncate(mark) // nothing to write for this field here
+			return
+		}
+		g.p("\t}")
+	}
 	// Phase 1: fixed part.
 	for _, r := range rs {
-		g.encodeFixed(r, byGo)
+		if r.whenField != nil && (r.f.Type == "string-array" || r.f.Type == "struct-array-ref") {
+			g.p("\tvar slot%s int", r.goName)
+			g.p("\tif %s {", g.condition(r))
+			g.p("\t\tslot%s = e.Slot(8 * len(m.%s))", r.goName, r.goName)
+			g.p("\t}")
+			continue
+		}
+		cond(r, func() { g.encodeFixed(r, byGo) })
 	}
 	// Phase 2: inline variable fields.
 	for _, r := range rs {
-		g.encodeInline(r)
+		cond(r, func() { g.encodeInline(r) })
 	}
 	// Phase 3: variable data.
 	for _, r := range rs {
-		g.encodeVar(r)
+		cond(r, func() { g.encodeVar(r) })
 	}
 	g.p("}")
 	g.p("")
@@ -889,7 +1039,7 @@ func (g *gen) structType(name, doc string, fields []fieldDef, errName string) {
 	g.p("func (m *%s) SizeMBIM() int {", name)
 	g.p("\tn := m.fixedLenMBIM()")
 	for _, r := range rs {
-		g.sizeField(r)
+		cond(r, func() { g.sizeField(r) })
 	}
 	g.p("\treturn n")
 	g.p("}")
@@ -918,11 +1068,36 @@ func (g *gen) encodeFixed(r *resolved, byGo map[string]*resolved) {
 	case "u8", "u16", "u32", "i32", "u64":
 		if r.derived {
 			var src []string
-			for _, c := range r.counts {
+			var conds []*resolved
+			for _, c := range append(append([]string(nil), r.counts...), r.sizes...) {
+				if x := byGo[c]; x != nil && x.whenField != nil {
+					conds = append(conds, x)
+					continue
+				}
 				src = append(src, "len(m."+c+")")
 			}
-			for _, c := range r.sizes {
-				src = append(src, "len(m."+c+")")
+			if len(conds) > 0 {
+				// The count of the lists present: the unconditional ones
+				// and those whose condition holds must agree.
+				v := "n" + r.goName
+				g.p("\t%s := -1", v)
+				for _, x := range src {
+					g.p("\tif %s >= 0 && %s != %s {", v, x, v)
+					g.p("\t\te.Fail(%q, \"arrays sharing this count differ in length: %%d and %%d\", %s, %s)", f.Name, v, x)
+					g.p("\t}")
+					g.p("\t%s = %s", v, x)
+				}
+				for _, x := range conds {
+					g.p("\tif %s {", g.condition(x))
+					g.p("\t\tif %s >= 0 && len(m.%s) != %s {", v, x.goName, v)
+					g.p("\t\t\te.Fail(%q, \"arrays sharing this count differ in length: %%d and %%d\", %s, len(m.%s))", f.Name, v, x.goName)
+					g.p("\t\t}")
+					g.p("\t\t%s = len(m.%s)", v, x.goName)
+					g.p("\t}")
+				}
+				g.p("\t%s = max(%s, 0)", v, v)
+				put(r.scalar, v)
+				return
 			}
 			for _, other := range src[1:] {
 				g.p("\tif %s != %s {", other, src[0])

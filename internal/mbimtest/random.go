@@ -31,20 +31,105 @@ func fillStruct(r *rand.Rand, v reflect.Value, maxLen, depth int) {
 		if !sf.IsExported() {
 			continue
 		}
-		wire, extra, _ := strings.Cut(sf.Tag.Get("mbim"), ",")
-		if key, ok := strings.CutPrefix(extra, "len="); ok {
-			n, seen := lens[key]
+		tag := parseTag(sf.Tag.Get("mbim"))
+		if tag.len != "" {
+			n, seen := lens[tag.len]
 			if !seen {
 				n = count(r, maxLen)
-				if strings.HasPrefix(wire, "bytes") {
+				if strings.HasPrefix(tag.wire, "bytes") {
 					n = r.IntN(24)
 				}
-				lens[key] = n
+				lens[tag.len] = n
 			}
-			fillField(r, v.Field(i), wire, "", n, depth, true)
+			fillField(r, v.Field(i), tag.wire, "", n, depth, true)
 			continue
 		}
-		fillField(r, v.Field(i), wire, extra, maxLen, depth, false)
+		fillField(r, v.Field(i), tag.wire, tag.size, maxLen, depth, false)
+	}
+	applyConditions(v)
+}
+
+// mbimTag is a generated field's mbim struct tag:
+// "wire[,N][,len=Field][,when=Field:v1|v2]".
+type mbimTag struct {
+	wire, size, len string
+	whenField       string
+	whenValues      []uint64
+}
+
+func parseTag(s string) mbimTag {
+	parts := strings.Split(s, ",")
+	t := mbimTag{wire: parts[0]}
+	for _, p := range parts[1:] {
+		switch {
+		case strings.HasPrefix(p, "len="):
+			t.len = p[len("len="):]
+		case strings.HasPrefix(p, "when="):
+			f, vals, _ := strings.Cut(p[len("when="):], ":")
+			t.whenField = f
+			for _, v := range strings.Split(vals, "|") {
+				n, _ := strconv.ParseUint(v, 10, 64)
+				t.whenValues = append(t.whenValues, n)
+			}
+		default:
+			t.size = p
+		}
+	}
+	return t
+}
+
+// ApplyConditions empties, in the generated payload *p and the structures
+// it holds, the conditional fields whose condition does not hold (the
+// encoder ignores them and the decoder leaves them empty). Fill does it;
+// call it again after changing a field that conditions depend on.
+func ApplyConditions(p any) {
+	applyAll(reflect.ValueOf(p).Elem())
+}
+
+func applyAll(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			applyAll(v.Elem())
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			applyAll(v.Index(i))
+		}
+	case reflect.Struct:
+		if _, ok := v.Addr().Interface().(mbim.Info); !ok {
+			return
+		}
+		applyConditions(v)
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				applyAll(v.Field(i))
+			}
+		}
+	}
+}
+
+func applyConditions(v reflect.Value) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		tag := parseTag(sf.Tag.Get("mbim"))
+		if tag.whenField == "" {
+			continue
+		}
+		d := v.FieldByName(tag.whenField)
+		present := false
+		for _, w := range tag.whenValues {
+			if d.Uint() == w {
+				present = true
+			}
+		}
+		if !present {
+			v.Field(i).Set(reflect.Zero(sf.Type))
+		}
 	}
 }
 
