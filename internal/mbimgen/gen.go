@@ -511,27 +511,27 @@ func lowerFirst(s string) string {
 
 // resolved is a field with its Go facts.
 type resolved struct {
-	f         fieldDef
-	goName    string
-	goType    string // Go type of the struct field ("" for derived count fields)
-	elemType  string // element type for arrays
-	scalar    string // "U32", "U16"... decoder method for scalar/enum fields
-	conv      string // conversion to apply on decode ("" none)
-	enumBits  int    // 32 or 64 for enum and flag fields, else 0
-	esvc      *serviceDef
-	edef      *enumDef // the enumeration of an enum or flags field
+	f        fieldDef
+	goName   string
+	goType   string // Go type of the struct field ("" for derived count fields)
+	elemType string // element type for arrays
+	scalar   string // "U32", "U16"... decoder method for scalar/enum fields
+	conv     string // conversion to apply on decode ("" none)
+	enumBits int    // 32 or 64 for enum and flag fields, else 0
+	esvc     *serviceDef
+	edef     *enumDef // the enumeration of an enum or flags field
 	// Conditional fields ("when"): present when field whenField has one
 	// of the values whenConsts (Go expressions) / whenNums.
 	whenField  *resolved
 	whenConsts []string
 	whenNums   []uint64
-	stSvc     *serviceDef
-	st        *structDef
-	counts    []string // array fields whose length this field carries
-	sizes     []string // byte arrays whose size this field carries
-	derived   bool
-	fixedSize int // for fixed-size structs
-	minSize   int // size of the struct's fixed part when it has no dynamic lists
+	stSvc      *serviceDef
+	st         *structDef
+	counts     []string // array fields whose length this field carries
+	sizes      []string // byte arrays whose size this field carries
+	derived    bool
+	fixedSize  int // for fixed-size structs
+	minSize    int // size of the struct's fixed part when it has no dynamic lists
 }
 
 var scalarMethod = map[string]struct{ method, gotype, wire string }{
