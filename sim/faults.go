@@ -45,17 +45,24 @@ const (
 	// FaultGarbage writes a header claiming a huge length (Length, default
 	// 0xfffffff0) and some garbage before the response.
 	FaultGarbage = "garbage"
+	// FaultStatus answers with Status (a status name, default failure)
+	// and an empty buffer: a failed COMMAND_DONE, OPEN_DONE or
+	// CLOSE_DONE. A failed OPEN leaves the modem closed.
+	FaultStatus = "status"
 )
 
 var faultKinds = []string{FaultFragment, FaultDelay, FaultDrop, FaultDuplicate, FaultOutOfOrder, FaultCorruptLength,
-	FaultFunctionError, FaultIndicationBeforeOpen, FaultCloseDoneOnOpen, FaultNotOpened, FaultHangUp, FaultGarbage}
+	FaultFunctionError, FaultIndicationBeforeOpen, FaultCloseDoneOnOpen, FaultNotOpened, FaultHangUp, FaultGarbage, FaultStatus}
 
-// Fault switches on one kind of protocol misbehaviour. Service and CID
-// (nicknames or numbers; empty for any) select the commands it applies to;
-// OPEN faults ignore them. The first Skip matching messages pass
-// untouched; then the fault fires Count times (0: every time).
+// Fault switches on one kind of protocol misbehaviour. Message says which
+// host messages it applies to: command (the default), open or close (drop,
+// delay, duplicate, function-error and status apply to all three).
+// Service and CID (nicknames or numbers; empty for any) select the
+// commands. The first Skip matching messages pass untouched; then the
+// fault fires Count times (0: every time).
 type Fault struct {
 	Kind        string   `json:"kind"`
+	Message     string   `json:"message,omitempty"`
 	Service     string   `json:"service,omitempty"`
 	CID         string   `json:"cid,omitempty"`
 	Skip        int      `json:"skip,omitempty"`
@@ -64,6 +71,7 @@ type Fault struct {
 	Delay       Duration `json:"delay,omitempty"`
 	Error       string   `json:"error,omitempty"`
 	Length      uint32   `json:"length,omitempty"`
+	Status      string   `json:"status,omitempty"`
 }
 
 type faultState struct {
@@ -92,6 +100,16 @@ func (f *Fault) check() error {
 			if svc == nil || svc.CIDByName(f.CID) == nil {
 				return fmt.Errorf("unknown cid %q (give service too, or a number)", f.CID)
 			}
+		}
+	}
+	switch f.Message {
+	case "", "command", "open", "close":
+	default:
+		return fmt.Errorf("message %q: want command, open or close", f.Message)
+	}
+	if f.Status != "" {
+		if _, err := mbim.ParseStatus(f.Status); err != nil {
+			return fmt.Errorf("status %q: %v", f.Status, err)
 		}
 	}
 	if f.Error != "" {
@@ -126,14 +144,26 @@ func (f *Fault) matches(service mbim.UUID, cid uint32) bool {
 	return true
 }
 
-// fault returns the fault of kind that fires for this message, or nil.
-// Modem locked.
+// fault returns the fault of kind that fires for a command, or nil. Modem
+// locked.
 func (m *Modem) fault(kind string, service mbim.UUID, cid uint32) *faultState {
+	return m.faultFor(kind, "command", service, cid)
+}
+
+// faultFor is fault for a message of type msg (command, open or close).
+func (m *Modem) faultFor(kind, msg string, service mbim.UUID, cid uint32) *faultState {
 	for _, f := range m.faults {
 		if f.Kind != kind {
 			continue
 		}
-		if kind != FaultCloseDoneOnOpen && kind != FaultIndicationBeforeOpen && !f.matches(service, cid) {
+		want := f.Message
+		if want == "" {
+			want = "command"
+			if kind == FaultCloseDoneOnOpen || kind == FaultIndicationBeforeOpen {
+				want = "open"
+			}
+		}
+		if want != msg || (msg == "command" && !f.matches(service, cid)) {
 			continue
 		}
 		f.seen++
@@ -196,4 +226,22 @@ func (m *Modem) responseFaults(service mbim.UUID, cid uint32, client uint64) (o 
 		}
 	}
 	return o, delay
+}
+
+// status returns the fault's status (failure by default).
+func (f *faultState) status() mbim.Status {
+	st, err := mbim.ParseStatus(f.Status)
+	if f.Status == "" || err != nil {
+		return mbim.StatusFailure
+	}
+	return st
+}
+
+// errorCode returns the fault's protocol error (unknown by default).
+func (f *faultState) errorCode() mbim.ProtocolError {
+	code, err := mbim.ParseProtocolError(f.Error)
+	if f.Error == "" || err != nil {
+		return mbim.ErrUnknown
+	}
+	return code
 }

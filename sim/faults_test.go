@@ -265,3 +265,77 @@ func TestScenarioRejectsUnknownFault(t *testing.T) {
 		t.Error("unknown cid accepted")
 	}
 }
+
+func TestFaultsOnOpenAndClose(t *testing.T) {
+	openMsg := mbim.Message{Type: mbim.TypeOpen, MaxControlTransfer: 4096}
+	t.Run("open-dropped", func(t *testing.T) {
+		_, path := startUnix(t, withFault(Fault{Kind: FaultDrop, Message: "open", Count: 1}))
+		c := dial(t, path)
+		c.send(openMsg)
+		if m, err := c.read(300 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("dropped OPEN answered: %v %v", m, err)
+		}
+		c.open() // a retry is answered
+	})
+	t.Run("open-not-opened", func(t *testing.T) {
+		_, path := startUnix(t, withFault(Fault{Kind: FaultFunctionError, Message: "open", Error: "not-opened", Count: 1}))
+		c := dial(t, path)
+		tid := c.send(openMsg)
+		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened || m.TransactionID != tid {
+			t.Fatalf("got %v %v", m, err)
+		}
+		c.open()
+	})
+	t.Run("open-done-failure", func(t *testing.T) {
+		_, path := startUnix(t, withFault(Fault{Kind: FaultStatus, Message: "open", Status: "busy", Count: 1}))
+		c := dial(t, path)
+		tid := c.send(openMsg)
+		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeOpenDone || m.Status != mbim.StatusBusy || m.TransactionID != tid {
+			t.Fatalf("got %v %v", m, err)
+		}
+		tid = c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
+		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened {
+			t.Fatalf("after a failed OPEN: %v %v", m, err)
+		}
+		c.open()
+	})
+	t.Run("open-delayed-duplicated", func(t *testing.T) {
+		sc := scenario(func(s *Scenario) {
+			s.Faults = []Fault{{Kind: FaultDelay, Message: "open", Delay: Duration(200 * time.Millisecond)}, {Kind: FaultDuplicate, Message: "open"}}
+		})
+		_, path := startUnix(t, sc)
+		c := dial(t, path)
+		start := time.Now()
+		tid := c.send(openMsg)
+		c.expect(mbim.TypeOpenDone, tid)
+		c.expect(mbim.TypeOpenDone, tid)
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Errorf("OPEN_DONE after %v", d)
+		}
+	})
+	t.Run("close-unanswered", func(t *testing.T) {
+		_, path := startUnix(t, withFault(Fault{Kind: FaultDrop, Message: "close"}))
+		c := dial(t, path)
+		c.open()
+		c.send(mbim.Message{Type: mbim.TypeClose})
+		if m, err := c.read(300 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("dropped CLOSE answered: %v %v", m, err)
+		}
+		// The modem did close.
+		c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
+		if m, err := c.read(5 * time.Second); err != nil || m.ErrorCode != mbim.ErrNotOpened {
+			t.Fatalf("after CLOSE: %v %v", m, err)
+		}
+	})
+	t.Run("command-status", func(t *testing.T) {
+		_, path := startUnix(t, withFault(Fault{Kind: FaultStatus, Service: "basic-connect", CID: "radio-state", Status: "busy", Count: 1}))
+		c := dial(t, path)
+		c.open()
+		if m, _ := c.command(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil); m.Status != mbim.StatusBusy {
+			t.Errorf("status %s", m.Status)
+		}
+		if m, _ := c.command(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil); m.Status != mbim.StatusNone {
+			t.Errorf("second: status %s", m.Status)
+		}
+	})
+}

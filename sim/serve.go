@@ -309,12 +309,16 @@ func (m *Modem) handle(h *host, client uint64, raw []byte) {
 	switch msg.Type {
 	case mbim.TypeOpen:
 		m.log("<- open (transaction %d, max %d)", msg.TransactionID, msg.MaxControlTransfer)
-		if m.fault(FaultCloseDoneOnOpen, mbim.UUID{}, 0) != nil {
+		h.open = false
+		if m.controlFaults(h, client, msg, "open") {
+			return
+		}
+		if m.faultFor(FaultCloseDoneOnOpen, "open", mbim.UUID{}, 0) != nil {
 			h.open = false
 			h.sendSimple(mbim.TypeCloseDone, msg.TransactionID, client, mbim.StatusNone, 0)
 			return
 		}
-		if m.fault(FaultIndicationBeforeOpen, mbim.UUID{}, 0) != nil {
+		if m.faultFor(FaultIndicationBeforeOpen, "open", mbim.UUID{}, 0) != nil {
 			b, _ := catalog.Build(mbim.TypeIndicateStatus, 0, basicconnect.UUID, basicconnect.CIDRadioState, 0, 0, m.radioInfo())
 			h.enqueue(outItem{frames: [][]byte{b}, client: client})
 		}
@@ -325,13 +329,16 @@ func (m *Modem) handle(h *host, client uint64, raw []byte) {
 		if n := int(msg.MaxControlTransfer); n >= mbim.MinControlTransfer && n < h.maxCtl {
 			h.maxCtl = n
 		}
-		h.sendSimple(mbim.TypeOpenDone, msg.TransactionID, client, mbim.StatusNone, 0)
+		m.answerControl(h, client, msg, mbim.TypeOpenDone, "open")
 	case mbim.TypeClose:
 		m.log("<- close (transaction %d)", msg.TransactionID)
 		h.open = false
 		h.version = mbim.MBIMEx1
 		h.subs = nil
-		h.sendSimple(mbim.TypeCloseDone, msg.TransactionID, client, mbim.StatusNone, 0)
+		if m.controlFaults(h, client, msg, "close") {
+			return
+		}
+		m.answerControl(h, client, msg, mbim.TypeCloseDone, "close")
 	case mbim.TypeCommand:
 		m.command(h, client, msg)
 	case mbim.TypeHostError:
@@ -340,6 +347,50 @@ func (m *Modem) handle(h *host, client uint64, raw []byte) {
 		m.log("<- unexpected %s from the host", msg.Type)
 		h.functionError(msg.TransactionID, mbim.ErrUnknown, client)
 	}
+}
+
+// controlFaults applies the faults that replace the answer to an OPEN or
+// CLOSE, and reports whether one did. Modem locked.
+func (m *Modem) controlFaults(h *host, client uint64, msg mbim.Message, kind string) bool {
+	if m.faultFor(FaultDrop, kind, mbim.UUID{}, 0) != nil {
+		return true
+	}
+	if f := m.faultFor(FaultFunctionError, kind, mbim.UUID{}, 0); f != nil {
+		h.functionError(msg.TransactionID, f.errorCode(), client)
+		return true
+	}
+	if f := m.faultFor(FaultStatus, kind, mbim.UUID{}, 0); f != nil {
+		t := mbim.TypeOpenDone
+		if kind == "close" {
+			t = mbim.TypeCloseDone
+		}
+		h.sendSimple(t, msg.TransactionID, client, f.status(), 0)
+		return true
+	}
+	return false
+}
+
+// answerControl sends OPEN_DONE or CLOSE_DONE, late or twice if a fault
+// says so. Modem locked.
+func (m *Modem) answerControl(h *host, client uint64, msg mbim.Message, t mbim.MessageType, kind string) {
+	n := 1
+	if m.faultFor(FaultDuplicate, kind, mbim.UUID{}, 0) != nil {
+		n = 2
+	}
+	send := func() {
+		for i := 0; i < n; i++ {
+			h.sendSimple(t, msg.TransactionID, client, mbim.StatusNone, 0)
+		}
+	}
+	if f := m.faultFor(FaultDelay, kind, mbim.UUID{}, 0); f != nil {
+		m.After(f.Delay.D(), func(m *Modem) {
+			if m.host == h && !h.closed {
+				send()
+			}
+		})
+		return
+	}
+	send()
 }
 
 // command answers a COMMAND. Modem locked.
@@ -356,11 +407,11 @@ func (m *Modem) command(h *host, client uint64, msg mbim.Message) {
 		return
 	}
 	if f := m.fault(FaultFunctionError, svc, cid); f != nil {
-		code := mbim.ErrUnknown
-		if f.Error != "" {
-			code, _ = mbim.ParseProtocolError(f.Error)
-		}
-		h.functionError(msg.TransactionID, code, client)
+		h.functionError(msg.TransactionID, f.errorCode(), client)
+		return
+	}
+	if f := m.fault(FaultStatus, svc, cid); f != nil {
+		m.sendResponse(h, msg.TransactionID, svc, cid, msg.CommandType, Fail(f.status()), sendOpts{client: client})
 		return
 	}
 	opts, fdelay := m.responseFaults(svc, cid, client)
