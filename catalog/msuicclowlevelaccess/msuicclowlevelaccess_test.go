@@ -119,3 +119,25 @@ func TestWire(t *testing.T) {
 		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 }
+
+// TestTerminalCapabilityFromLibmbim decodes what libmbim 1.28's
+// terminal_capability_set_new writes for capabilities aa:bb and cc:dd:ee:
+// it records the padded lengths, so each capability reads back with its
+// padding (libmbim's own parser does worse: it reads each one to the end of
+// the buffer, aa:bb:00:00:cc:dd:ee:00 for the first).
+func TestTerminalCapabilityFromLibmbim(t *testing.T) {
+	b, _ := hex.DecodeString("0200000014000000040000001800000004000000aabb0000ccddee00")
+	var v TerminalCapabilitySet
+	if err := v.UnmarshalMBIM(b); err != nil {
+		t.Fatal(err)
+	}
+	want := []TerminalCapabilityInfo{{mbim.Bytes{0xaa, 0xbb, 0, 0}}, {mbim.Bytes{0xcc, 0xdd, 0xee, 0}}}
+	if !reflect.DeepEqual(v.TerminalCapability, want) {
+		t.Errorf("decoded %+v, want %+v", v.TerminalCapability, want)
+	}
+	// Ours keeps the real lengths.
+	out, err := mbim.Marshal(&TerminalCapabilitySet{TerminalCapability: []TerminalCapabilityInfo{{mbim.Bytes{0xaa, 0xbb}}, {mbim.Bytes{0xcc, 0xdd, 0xee}}}})
+	if err != nil || hex.EncodeToString(out) != "0200000014000000020000001800000003000000aabb0000ccddee00" {
+		t.Errorf("encoded %x, %v", out, err)
+	}
+}
