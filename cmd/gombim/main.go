@@ -35,6 +35,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/gombim/gombim/catalog"
 )
 
 // version is the gombim version; release builds set it with
@@ -53,6 +55,9 @@ type Command struct {
 	// by "gombim help NAME" and "gombim NAME --help", and should end in a
 	// newline.
 	Usage string
+	// Group is "" for the commands listed first by "gombim help", or
+	// groupService for the commands generated from the catalog's services.
+	Group string
 	// Run executes the command. args are the arguments after the command
 	// name. ctx is cancelled on SIGINT/SIGTERM and carries standard input
 	// (see stdinOf). Run returns an exit code from exit.go.
@@ -149,10 +154,12 @@ func init() {
 	register(&Command{
 		Name:    "help",
 		Summary: "show the usage of gombim or of one command",
-		Usage: `Usage: gombim help [COMMAND]
+		Usage: `Usage: gombim help [COMMAND | SERVICE [CID] | CID]
 
-Without COMMAND, list the commands. With COMMAND, print its complete usage
-(the same as 'gombim COMMAND --help').
+Without arguments, list the commands and services. With COMMAND or
+SERVICE, print its complete usage (the same as 'gombim COMMAND --help').
+With SERVICE CID (or a CID name alone, where it is unambiguous), print the
+operations and fields of that CID.
 `,
 		Run: runHelp,
 	})
@@ -169,21 +176,39 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case 0:
 		io.WriteString(stdout, mainUsage())
 		return exitOK
-	case 1:
+	case 1, 2:
 		t := lookup(pos[0])
 		if t == nil {
-			return usageError(c, stderr, "unknown command %q; the commands are: %s", pos[0], commandNames())
+			if svc, _ := resolveAlias(pos[0]); svc != nil && len(pos) == 1 {
+				io.WriteString(stdout, cidUsage(svc, svc.CIDByName(pos[0])))
+				return exitOK
+			}
+			return usageError(c, stderr, "unknown command %q; the commands are: %s; the services are: %s", pos[0], commandNames(""), commandNames(groupService))
 		}
-		io.WriteString(stdout, t.Usage)
-		return exitOK
+		if len(pos) == 1 {
+			io.WriteString(stdout, t.Usage)
+			return exitOK
+		}
+		if t.Group == groupService {
+			svc := catalog.ServiceByName(t.Name)
+			cid := findCID(svc, pos[1])
+			if cid == nil {
+				return usageError(c, stderr, "unknown CID %q of %s; the CIDs are: %s", pos[1], svc.Name, cidNames(svc))
+			}
+			io.WriteString(stdout, cidUsage(svc, cid))
+			return exitOK
+		}
 	}
-	return usageError(c, stderr, "too many arguments; give at most one command name")
+	return usageError(c, stderr, "too many arguments; give at most one command name (or a service and one of its CIDs)")
 }
 
-func commandNames() string {
-	names := make([]string, len(commands))
-	for i, c := range commands {
-		names[i] = c.Name
+// commandNames lists the names of the commands of group.
+func commandNames(group string) string {
+	var names []string
+	for _, c := range commands {
+		if c.Group == group {
+			names = append(names, c.Name)
+		}
 	}
 	return strings.Join(names, ", ")
 }
@@ -194,9 +219,14 @@ func mainUsage() string {
 	b.WriteString(`gombim controls MBIM cellular modems and decodes MBIM messages.
 
 Usage:
-  gombim COMMAND [OPTIONS] [ARGUMENTS]
-  gombim help [COMMAND]
+  gombim [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]
+  gombim [GLOBAL OPTIONS] SERVICE CID query|set|watch [Field=Value ...]
+  gombim [GLOBAL OPTIONS] CID query|set|watch [Field=Value ...]
+  gombim help [COMMAND | SERVICE [CID]]
   gombim --version
+
+Try it without a modem, on the built-in simulated one:
+  gombim -d sim status
 
 Commands:
 `)
@@ -205,15 +235,33 @@ Commands:
 		width = max(width, len(c.Name))
 	}
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.Name, c.Summary)
+		if c.Group == "" {
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, c.Name, c.Summary)
+		}
 	}
+	b.WriteString(`
+Services (every operation of every CID; 'gombim help SERVICE' lists them):
+`)
+	for _, c := range commands {
+		if c.Group == groupService {
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, c.Name, c.Summary)
+		}
+	}
+	b.WriteString(`
+A CID name alone stands for its service where that is unambiguous (Basic
+Connect first, then MS Basic Connect Extensions): 'gombim register-state
+query' is 'gombim basic-connect register-state query'.
+
+`)
+	b.WriteString(globalOptionsHelp)
 	b.WriteString(`
 Run 'gombim help COMMAND' or 'gombim COMMAND --help' for the options of a
 command. Options may be written -name or --name.
 
 Exit status (every command):
   0  success
-  1  the modem answered with an error (decode: some line could not be decoded)
+  1  the modem answered with an error status (decode: some line could not
+     be decoded)
   2  usage error
   3  device, transport or I/O error
   4  timeout
@@ -253,16 +301,37 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		io.WriteString(stdout, versionString())
 		return exitOK
 	}
-	if strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, "gombim: unknown option %s before the command; options go after the command name.\nRun 'gombim help' for usage.\n", args[0])
+	global, rest, err := splitGlobal(args)
+	if err == nil && len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+		io.WriteString(stdout, mainUsage())
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gombim: %v.\nRun 'gombim help' for usage.\n", err)
 		return exitUsage
 	}
-	c := lookup(args[0])
-	if c == nil {
-		fmt.Fprintf(stderr, "gombim: unknown command %q; the commands are: %s.\nRun 'gombim help' for usage.\n", args[0], commandNames())
+	if len(rest) == 0 || rest[0] == "--" {
+		fmt.Fprintf(stderr, "gombim: no command after the global options; e.g. 'gombim %s status'.\nRun 'gombim help' for usage.\n", strings.Join(global, " "))
 		return exitUsage
 	}
-	return c.Run(ctx, args[1:], stdout, stderr)
+	name := rest[0]
+	cmdArgs := append(global[:len(global):len(global)], rest[1:]...)
+	if name == completeCommand {
+		return runComplete(rest[1:], stdout)
+	}
+	if c := lookup(name); c != nil {
+		return c.Run(ctx, cmdArgs, stdout, stderr)
+	}
+	svc, cands := resolveAlias(name)
+	if svc != nil {
+		return lookup(svc.Name).Run(ctx, append([]string{name}, cmdArgs...), stdout, stderr)
+	}
+	if cands != nil {
+		fmt.Fprintf(stderr, "gombim: %q is a CID of several services; say which: gombim %s.\nRun 'gombim help' for usage.\n", name, strings.Join(cands, ", gombim "))
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "gombim: unknown command %q; the commands are: %s; the services are: %s.\nRun 'gombim help' for usage.\n", name, commandNames(""), commandNames(groupService))
+	return exitUsage
 }
 
 func main() {

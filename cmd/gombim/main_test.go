@@ -63,11 +63,16 @@ func TestDispatchErrors(t *testing.T) {
 		err  string
 	}{
 		{nil, "gombim: no command given.\n\ngombim controls MBIM"},
-		{[]string{"frobnicate"}, `gombim: unknown command "frobnicate"; the commands are: decode, help`},
-		{[]string{"--json", "decode"}, "gombim: unknown option --json before the command; options go after the command name."},
+		{[]string{"frobnicate"}, `gombim: unknown command "frobnicate"; the commands are: completion, connect, decode, `},
+		{[]string{"--frob", "decode"}, "gombim: unknown option --frob before the command; the global options are -d/--device, --proxy, --json, --timeout, --mbimex and -v/--verbose."},
+		{[]string{"-d", "sim"}, "gombim: no command after the global options; e.g. 'gombim -d sim status'."},
+		{[]string{"-d"}, "gombim: option -d needs a value."},
+		{[]string{"-d", "sim", "decode"}, "gombim decode: flag provided but not defined: -d"},
 		{[]string{"--version", "x"}, "--version takes no arguments"},
 		{[]string{"help", "nope"}, `gombim help: unknown command "nope"; the commands are: `},
-		{[]string{"help", "a", "b"}, "gombim help: too many arguments; give at most one command name\nRun 'gombim help help' for usage.\n"},
+		{[]string{"help", "a", "b", "c"}, "gombim help: too many arguments; give at most one command name (or a service and one of its CIDs)\nRun 'gombim help help' for usage.\n"},
+		{[]string{"help", "decode", "x"}, "gombim help: too many arguments"},
+		{[]string{"help", "basic-connect", "nope"}, `gombim help: unknown CID "nope" of basic-connect; the CIDs are: device-caps, `},
 		{[]string{"help", "--x"}, "gombim help: flag provided but not defined: -x"},
 	}
 	for _, tt := range tests {
@@ -95,7 +100,7 @@ func TestRegister(t *testing.T) {
 	noop := func(context.Context, []string, io.Writer, io.Writer) int { return exitOK }
 	register(&Command{Name: "aaa", Summary: "s", Usage: "Usage: gombim aaa\n", Run: noop})
 	if commands[0].Name != "aaa" || lookup("aaa") == nil {
-		t.Errorf("commands not sorted or not found: %v", commandNames())
+		t.Errorf("commands not sorted or not found: %v", commandNames(""))
 	}
 	for _, c := range []*Command{
 		{Name: "aaa", Summary: "s", Usage: "u", Run: noop}, // duplicate
