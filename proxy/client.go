@@ -18,19 +18,23 @@ const maxBadMessages = 64
 //
 // Its reader goroutine reads requests, answers the ones the proxy handles
 // itself and writes the others to the device directly (no hand-off on the
-// request path). Everything for the client — answers, indications — goes
-// through its bounded queue, drained by its writer goroutine; the device
-// reader only ever does a non-blocking send to it, and drops the client if
-// the queue is full.
+// request path). Whatever goes to the client — answers, indications — is
+// written at once with a non-blocking write by whichever goroutine has it
+// (usually the device reader), as long as nothing is queued for the client
+// and no write to it is in progress. Otherwise it goes to the client's
+// bounded queue, which its writer goroutine drains with ordinary writes; a
+// client that lets the queue fill up is disconnected, so that the device
+// reader never waits for a client.
 type client struct {
 	s    *Server
 	id   uint64
-	conn transport.Conn
-	raw  transport.RawWriter // nil if conn cannot write several messages at once
+	conn *clientConn
 	cred transport.Cred
 	comm string
 
-	out       chan []byte   // each element: one or more whole messages
+	wmu       sync.Mutex    // held while writing to the socket
+	queued    atomic.Int32  // messages in out not written yet
+	out       chan []byte   // each element: one or more whole messages, or the rest of one
 	done      chan struct{} // closed by close
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -46,7 +50,7 @@ type client struct {
 	ctr   counters
 }
 
-func newClient(s *Server, id uint64, conn transport.Conn, cred transport.Cred, comm string) *client {
+func newClient(s *Server, id uint64, conn *clientConn, cred transport.Cred, comm string) *client {
 	c := &client{
 		s:     s,
 		id:    id,
@@ -58,7 +62,6 @@ func newClient(s *Server, id uint64, conn transport.Conn, cred transport.Cred, c
 		slots: make(chan struct{}, s.cfg.MaxInFlight),
 		reasm: mbim.NewReassembler(0, 5*time.Second),
 	}
-	c.raw, _ = conn.(transport.RawWriter)
 	c.subs.Store(standardList)
 	c.mct.Store(defaultControlTransfer)
 	return c
@@ -75,7 +78,7 @@ func (c *client) close(reason string, dropped bool) {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		close(c.done)
-		c.conn.Close()
+		c.conn.close()
 		if d := c.devRef.Load(); d != nil {
 			d.detach(c)
 		}
@@ -89,24 +92,52 @@ func (c *client) close(reason string, dropped bool) {
 	})
 }
 
-// send queues one or more whole messages for the client without blocking.
-// A client whose queue is full is disconnected.
+// send passes one or more whole messages to the client without ever
+// blocking. b is not kept: it is copied if it has to be queued.
 func (c *client) send(b []byte) {
 	if c.closed.Load() {
 		return
 	}
+	owned := false
 	if mct := int(c.mct.Load()); len(b) > mct && isSingleMessage(b) {
 		if frags, err := mbim.Fragment(nil, b, mct); err == nil && len(frags) > 1 {
 			joined := make([]byte, 0, len(b)+len(frags)*20)
 			for _, f := range frags {
 				joined = append(joined, f...)
 			}
-			b = joined
+			b, owned = joined, true
 		}
 	}
+	if c.queued.Load() == 0 && c.wmu.TryLock() {
+		if c.queued.Load() == 0 {
+			n, err := c.conn.tryWrite(b)
+			c.ctr.bytesOut.Add(uint64(n))
+			if err != nil {
+				c.wmu.Unlock()
+				c.close("write failed: "+err.Error(), false)
+				return
+			}
+			if n < len(b) {
+				// The socket is full: the writer sends the rest first.
+				c.enqueue(b[n:], owned)
+			}
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+	}
+	c.enqueue(b, owned)
+}
+
+func (c *client) enqueue(b []byte, owned bool) {
+	if !owned {
+		b = clone(b)
+	}
+	c.queued.Add(1)
 	select {
 	case c.out <- b:
 	default:
+		c.queued.Add(-1)
 		c.close("too slow: "+itoa(len(c.out))+" messages waiting to be written", true)
 	}
 }
@@ -142,6 +173,7 @@ func (c *client) release() {
 	}
 }
 
+// writeLoop drains the queue; what has piled up is written in one go.
 func (c *client) writeLoop() {
 	defer c.s.wg.Done()
 	var batch []byte
@@ -152,13 +184,14 @@ func (c *client) writeLoop() {
 		case <-c.done:
 			return
 		}
-		// Coalesce what else is queued into one write.
-		if c.raw != nil && len(c.out) > 0 {
+		n := int32(1)
+		if len(c.out) > 0 {
 			batch = append(batch[:0], b...)
 			for len(batch) < 64<<10 {
 				select {
 				case more := <-c.out:
 					batch = append(batch, more...)
+					n++
 					continue
 				default:
 				}
@@ -166,12 +199,10 @@ func (c *client) writeLoop() {
 			}
 			b = batch
 		}
-		var err error
-		if c.raw != nil {
-			err = c.raw.WriteRaw(b)
-		} else {
-			err = writeMessages(c.conn, b)
-		}
+		c.wmu.Lock()
+		err := c.conn.write(b)
+		c.queued.Add(-n)
+		c.wmu.Unlock()
 		if err != nil {
 			c.close("write failed: "+err.Error(), false)
 			return
@@ -183,26 +214,11 @@ func (c *client) writeLoop() {
 	}
 }
 
-// writeMessages writes the whole messages concatenated in b one by one.
-func writeMessages(conn transport.Conn, b []byte) error {
-	for len(b) >= 12 {
-		n := int(le32(b, offLength))
-		if n < 12 || n > len(b) {
-			return errors.New("proxy: internal error: bad message in client queue")
-		}
-		if err := conn.WriteMessage(b[:n]); err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
-}
-
 func (c *client) readLoop() {
 	defer c.s.wg.Done()
 	bad := 0
 	for {
-		b, err := c.conn.ReadMessage()
+		b, err := c.conn.r.ReadMessage()
 		if err != nil {
 			var fe *transport.FramingError
 			if errors.As(err, &fe) {

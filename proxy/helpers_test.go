@@ -305,3 +305,5 @@ func u32s(vs ...uint32) []byte {
 func errorsIs(err error, target error) bool { return errors.Is(err, target) }
 
 var _ = strconv.Itoa
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

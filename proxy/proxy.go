@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -77,7 +78,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	ln     *transport.Listener
+	ln     *net.UnixListener
 	ctx    context.Context
 	cancel context.CancelFunc
 	ownUID uint32
@@ -117,8 +118,7 @@ func Listen(cfg Config) (*Server, error) {
 			return transport.OpenContext(ctx, path, transport.Options{})
 		}
 	}
-	abstract := !strings.HasPrefix(cfg.Socket, "/")
-	ln, err := transport.Listen(cfg.Socket, abstract)
+	ln, err := listen(cfg.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: listen on %s: %w", socketDesc(cfg.Socket), err)
 	}
@@ -149,9 +149,9 @@ func (s *Server) Addr() string { return socketDesc(s.cfg.Socket) }
 func (s *Server) Serve() error {
 	s.log.Info("proxy listening", "socket", s.Addr())
 	for {
-		conn, err := s.ln.Accept()
+		conn, err := s.ln.AcceptUnix()
 		if err != nil {
-			if s.ctx.Err() != nil || errors.Is(err, transport.ErrClosed) {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			s.log.Warn("accept failed", "err", err)
@@ -201,35 +201,34 @@ func (s *Server) Close() error {
 }
 
 // admit checks the peer's credentials and starts serving it.
-func (s *Server) admit(conn transport.Conn) {
+func (s *Server) admit(uc *net.UnixConn) {
 	id := s.nextID.Add(1)
-	var cred transport.Cred
-	pc, ok := conn.(transport.PeerCreder)
-	if !ok {
-		s.log.Warn("client refused: no peer credentials", "client", id)
+	conn, err := newClientConn(uc, id)
+	if err != nil {
+		s.log.Warn("client refused", "client", id, "err", err)
 		s.refused.Add(1)
-		conn.Close()
+		uc.Close()
 		return
 	}
-	cred, err := pc.PeerCred()
+	cred, err := conn.peerCred()
 	if err != nil {
 		s.log.Warn("client refused: cannot read peer credentials", "client", id, "err", err)
 		s.refused.Add(1)
-		conn.Close()
+		conn.close()
 		return
 	}
 	comm := procComm(cred.PID)
 	if why := s.checkAccess(cred); why != "" {
 		s.log.Warn("client refused", "client", id, "pid", cred.PID, "uid", cred.UID, "gid", cred.GID, "comm", comm, "reason", why)
 		s.refused.Add(1)
-		conn.Close()
+		conn.close()
 		return
 	}
 	c := newClient(s, id, conn, cred, comm)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		conn.Close()
+		conn.close()
 		return
 	}
 	s.clients[id] = c

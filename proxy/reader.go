@@ -112,9 +112,8 @@ func (d *device) deliver(p *pending, b []byte, m *mbim.Message, failed bool) {
 		// gets its answer.
 		d.noteVersion(b, p.echo)
 	}
-	out := clone(b)
-	setTID(out, p.ctid)
-	c.send(out)
+	setTID(b, p.ctid) // b is the reader's, until the next message
+	c.send(b)
 }
 
 func (d *device) unionUnknownAny() {
@@ -124,20 +123,16 @@ func (d *device) unionUnknownAny() {
 }
 
 // fanout sends an indication to every client whose subscribe list wants
-// it. One copy is shared by all of them.
+// it.
 func (d *device) fanout(b []byte, m *mbim.Message) {
 	d.ctr.indications.Add(1)
 	svc := b[offService : offService+16]
-	var shared []byte
 	for _, c := range *d.snap.Load() {
 		if c.dev.Load() != d || !c.subs.Load().wants(svc, m.CID) {
 			continue
 		}
-		if shared == nil {
-			shared = clone(b)
-		}
 		c.ctr.indications.Add(1)
-		c.send(shared)
+		c.send(b)
 	}
 }
 
