@@ -57,18 +57,36 @@ func Capture(ctx context.Context, src datapath.Source, fn func(Segment) error) e
 // the Writer, which flushes and fsyncs everything received), or the first
 // fatal error. It may be called again with a new source (after a modem
 // reset): the same files and index continue.
+//
+// Only errors from the source itself are taken as losses or link events:
+// a failure to write a segment or the index is fatal and returned, even
+// when it wraps a *datapath.LossError, and once the index could not be
+// written Capture stops at the next loss or link event too instead of
+// recording them in an index that is known to be incomplete.
 func (w *Writer) Capture(ctx context.Context, src datapath.Source) error {
 	if err := w.RecordEvent(RecSource, src.Describe(), ""); err != nil {
 		return err
 	}
 	for {
-		err := Capture(ctx, src, w.WriteSegment)
+		d, err := src.ReadDatagram(ctx)
+		if err == nil {
+			if err := w.WriteSegment(Segment{Session: d.Session, Data: d.Data, Length: d.Length, Time: time.Now()}); err != nil {
+				return err
+			}
+			continue
+		}
 		var le *datapath.LossError
 		switch {
+		case errors.Is(err, io.EOF):
+			return nil
 		case errors.As(err, &le):
+			// Also after ctx ended: the source is still delivering what
+			// it had received.
 			if err := w.RecordLoss(le.Count, le.Bytes, le.Error()); err != nil {
 				return err
 			}
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case errors.Is(err, datapath.ErrLinkDown):
 			if err := w.RecordEvent(RecLink, "", err.Error()+"; waiting for it to come back"); err != nil {
 				return err

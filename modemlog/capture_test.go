@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gombim/gombim/datapath"
 )
@@ -173,5 +175,102 @@ func TestReader(t *testing.T) {
 	cancel()
 	if _, err := io.Copy(io.Discard, NewReader(ctx, &scripted{hang: true})); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// endless is a source that reports a loss on every read (a link whose
+// frames the kernel keeps dropping) until ctx ends.
+type endless struct{ reads int }
+
+func (s *endless) ReadDatagram(ctx context.Context) (datapath.Datagram, error) {
+	s.reads++
+	if err := ctx.Err(); err != nil {
+		return datapath.Datagram{}, err
+	}
+	return datapath.Datagram{}, lossErr(1)
+}
+func (s *endless) Describe() string            { return "endless losses" }
+func (s *endless) Stats() datapath.SourceStats { return datapath.SourceStats{} }
+func (s *endless) Close() error                { return nil }
+
+// Once the index could not be written, Capture stops with that error at
+// the next loss report, even if the index file would accept writes again:
+// it used to record the losses in the index for ever.
+func TestWriterCaptureStopsWhenIndexFailed(t *testing.T) {
+	w, err := Create(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	src := &endless{}
+	if err := w.RecordEvent(RecSource, src.Describe(), ""); err != nil {
+		t.Fatal(err)
+	}
+	// What a failed background index flush leaves behind.
+	indexErr := errors.New("modemlog: writing the index: no space left on device")
+	w.mu.Lock()
+	w.err = indexErr
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.Capture(ctx, src); err != indexErr {
+		t.Fatalf("Capture: %v after %d reads, want the index error", err, src.reads)
+	}
+	if src.reads > 1 {
+		t.Errorf("%d reads after the index failed", src.reads)
+	}
+	if err := w.RecordLoss(1, -1, "x"); err != indexErr {
+		t.Errorf("RecordLoss: %v", err)
+	}
+}
+
+// A write error that wraps a *datapath.LossError is still a write error:
+// Capture returns it rather than recording a loss and reading on.
+func TestWriterCaptureWriteErrorIsNotALoss(t *testing.T) {
+	dir := t.TempDir()
+	le := lossErr(1)
+	w, err := create(Options{Dir: dir}, func(path string) (dataFile, error) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		return &failingFile{File: f, limit: 2, err: fmt.Errorf("disk: %w", le)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	items := []any{[]byte("abcdef")}
+	for i := 0; i < 1000; i++ {
+		items = append(items, []byte("more"))
+	}
+	src := &scripted{items: items}
+	err = w.Capture(context.Background(), src)
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "writing segment 1") {
+		t.Fatalf("Capture: %v", err)
+	}
+	if len(src.items) != 1000 || w.Stats().Losses != 0 {
+		t.Fatalf("read on after the write error: %d items left, stats %+v", len(src.items), w.Stats())
+	}
+}
+
+// A loss reported while the source drains after ctx ended is recorded,
+// and the data after it still written.
+func TestWriterCaptureLossWhileDraining(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	src := &scripted{items: []any{[]byte("a"), lossErr(1), []byte("b")}, hang: true}
+	if err := w.Capture(ctx, src); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Capture: %v", err)
+	}
+	st := w.Stats()
+	w.Close()
+	if st.Segments != 2 || st.Losses != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -423,6 +423,9 @@ func (w *Writer) RecordLoss(count, bytes int64, reason string) error {
 	if w.closed {
 		return ErrClosed
 	}
+	if w.err != nil {
+		return w.err
+	}
 	w.st.Losses++
 	return w.record(Record{Type: RecLoss, Time: w.now(), Count: count, Bytes: bytes, Reason: reason}, true)
 }
@@ -434,6 +437,9 @@ func (w *Writer) RecordEvent(typ, source, reason string) error {
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
 	}
 	return w.record(Record{Type: typ, Time: w.now(), Source: source, Reason: reason}, true)
 }
