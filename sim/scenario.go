@@ -44,7 +44,20 @@ type Scenario struct {
 	Timeline    []Event         `json:"timeline"`
 	Faults      []Fault         `json:"faults"`
 	Extra       json.RawMessage `json:"extra,omitempty"`
+
+	// Services in files of their own keep their settings in types of
+	// their own, checked by the functions they register with
+	// registerScenarioCheck (which also fill in their defaults).
+	SMS  SMSConfig  `json:"sms"`
+	NITZ NITZConfig `json:"nitz"`
 }
+
+// scenarioChecks check and complete the scenario keys of services added in
+// files of their own.
+var scenarioChecks []func(*Scenario) error
+
+// registerScenarioCheck adds a check that Scenario.Check runs (from init).
+func registerScenarioCheck(f func(*Scenario) error) { scenarioChecks = append(scenarioChecks, f) }
 
 // Device is the modem's identity and capabilities.
 type Device struct {
@@ -503,6 +516,11 @@ func (s *Scenario) Check() error {
 	for i, e := range s.Timeline {
 		if e.Type == "" {
 			return fmt.Errorf("scenario: timeline[%d]: type is required", i)
+		}
+	}
+	for _, check := range scenarioChecks {
+		if err := check(s); err != nil {
+			return fmt.Errorf("scenario: %w", err)
 		}
 	}
 	return nil
