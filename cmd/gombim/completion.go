@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gombim/gombim/catalog"
 	"github.com/gombim/gombim/mbim"
@@ -121,10 +122,14 @@ func runCompletion(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // valueFlagRE finds the options of a usage text that take a value:
 // "  --apn APN", "  -d, --device PATH", "  --timeout D".
-var valueFlagRE = regexp.MustCompile(`(?m)^\s+(?:-[a-zA-Z], )?--([a-z][a-z0-9-]*)[ =]([A-Z][A-Z_|]*|\[)`)
+var valueFlagRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^\s+(?:-[a-zA-Z], )?--([a-z][a-z0-9-]*)[ =]([A-Z][A-Z_|]*|\[)`)
+})
 
 // flagRE finds every option named in a usage text.
-var flagRE = regexp.MustCompile(`(?m)^\s+(?:(-[a-zA-Z]), )?(--[a-z][a-z0-9-]*)`)
+var flagRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^\s+(?:(-[a-zA-Z]), )?(--[a-z][a-z0-9-]*)`)
+})
 
 // commandFlags returns the options of c (from its usage text) and which
 // take a value.
@@ -132,17 +137,17 @@ func commandFlags(c *Command) (names []string, takesValue map[string]bool) {
 	takesValue = map[string]bool{}
 	usage := ""
 	if c != nil {
-		usage = c.Usage
+		usage = c.usage()
 	}
 	for _, text := range []string{usage, globalOptionsHelp} {
-		for _, m := range flagRE.FindAllStringSubmatch(text, -1) {
+		for _, m := range flagRE().FindAllStringSubmatch(text, -1) {
 			for _, n := range m[1:] {
 				if n != "" && !slices.Contains(names, n) {
 					names = append(names, n)
 				}
 			}
 		}
-		for _, m := range valueFlagRE.FindAllStringSubmatch(text, -1) {
+		for _, m := range valueFlagRE().FindAllStringSubmatch(text, -1) {
 			takesValue["--"+m[1]] = true
 		}
 	}

@@ -184,7 +184,11 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		switch st.ReadyState {
 		case basicconnect.SubscriberReadyStateInitialized:
-			progress("SIM", "ready (ICCID %s)", st.SimICCID)
+			if st.SimICCID != "" {
+				progress("SIM", "ready (ICCID %s)", st.SimICCID)
+			} else {
+				progress("SIM", "ready")
+			}
 			return true, nil
 		case basicconnect.SubscriberReadyStateNotInitialized:
 			return false, nil

@@ -34,6 +34,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gombim/gombim/catalog"
@@ -55,6 +56,10 @@ type Command struct {
 	// by "gombim help NAME" and "gombim NAME --help", and should end in a
 	// newline.
 	Usage string
+	// UsageFunc, if set instead of Usage, computes the usage text when it
+	// is needed (for the commands generated from the catalog, so that
+	// start-up does not pay for texts that are rarely printed).
+	UsageFunc func() string
 	// Group is "" for the commands listed first by "gombim help", or
 	// groupService for the commands generated from the catalog's services.
 	Group string
@@ -70,7 +75,7 @@ var commands []*Command
 // register adds a command to the table. It panics on an incomplete entry
 // or a duplicate name, so mistakes show up in the first test run.
 func register(c *Command) {
-	if c.Name == "" || c.Summary == "" || c.Usage == "" || c.Run == nil {
+	if c.Name == "" || c.Summary == "" || (c.Usage == "" && c.UsageFunc == nil) || c.Run == nil {
 		panic("gombim: register: command " + c.Name + " needs Name, Summary, Usage and Run")
 	}
 	i, found := slices.BinarySearchFunc(commands, c.Name, func(e *Command, name string) int {
@@ -80,6 +85,14 @@ func register(c *Command) {
 		panic("gombim: register: duplicate command " + c.Name)
 	}
 	commands = slices.Insert(commands, i, c)
+}
+
+// usage returns the command's usage text.
+func (c *Command) usage() string {
+	if c.UsageFunc != nil {
+		return c.UsageFunc()
+	}
+	return c.Usage
 }
 
 // lookup returns the command called name, or nil.
@@ -125,7 +138,7 @@ func parseFlags(c *Command, fs *flag.FlagSet, args []string, stdout, stderr io.W
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			io.WriteString(stdout, c.Usage)
+			io.WriteString(stdout, c.usage())
 			return nil, exitOK, false
 		}
 		if err != nil {
@@ -186,7 +199,7 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return usageError(c, stderr, "unknown command %q; the commands are: %s; the services are: %s", pos[0], commandNames(""), commandNames(groupService))
 		}
 		if len(pos) == 1 {
-			io.WriteString(stdout, t.Usage)
+			io.WriteString(stdout, t.usage())
 			return exitOK
 		}
 		if t.Group == groupService {
@@ -285,6 +298,9 @@ func versionString() string {
 // name) and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx = withStdin(ctx, stdin)
+	// Diagnostics may come from several goroutines (-v traces the
+	// session's reader).
+	stderr = &lockedWriter{w: stderr}
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "gombim: no command given.\n\n%s", mainUsage())
 		return exitUsage
@@ -332,6 +348,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "gombim: unknown command %q; the commands are: %s; the services are: %s.\nRun 'gombim help' for usage.\n", name, commandNames(""), commandNames(groupService))
 	return exitUsage
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func main() {

@@ -31,7 +31,7 @@ func TestHelp(t *testing.T) {
 
 func TestCommandHelp(t *testing.T) {
 	for _, c := range commands {
-		want := c.Usage
+		want := c.usage()
 		if !strings.HasPrefix(want, "Usage: gombim "+c.Name) || !strings.HasSuffix(want, "\n") {
 			t.Errorf("%s: Usage must start with %q and end in a newline", c.Name, "Usage: gombim "+c.Name)
 		}

@@ -123,7 +123,7 @@ written before or after the command name.
 			continue
 		}
 		fmt.Fprintf(&b, ".SS %s\n%s.\n.PP\n", roffEscape(c.Name), roffEscape(upperFirst(c.Summary)))
-		usage := c.Usage
+		usage := c.usage()
 		// The global options are described once, above.
 		usage = strings.Replace(usage, globalOptionsHelp, "Global options: see GLOBAL OPTIONS.\n", 1)
 		roffVerbatim(&b, usage)

@@ -73,9 +73,21 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var events []session.Event
 	seen := map[mbim.UUID]bool{}
 	add := func(u mbim.UUID) {
-		if !seen[u] && u != proxycontrol.UUID {
-			seen[u] = true
-			events = append(events, session.Event{Service: u})
+		if seen[u] || u == proxycontrol.UUID {
+			return
+		}
+		seen[u] = true
+		// Only services with a CID that notifies, as far as both the
+		// catalog and the modem know.
+		svc := catalog.ServiceByUUID(u)
+		if svc == nil {
+			return
+		}
+		for _, c := range svc.CIDs {
+			if c.Notify && s.Supports(u, c.ID) {
+				events = append(events, session.Event{Service: u})
+				return
+			}
 		}
 	}
 	if list, _ := s.Services(); list != nil {

@@ -33,10 +33,10 @@ func init() {
 		}
 		svc := s
 		register(&Command{
-			Name:    svc.Name,
-			Summary: serviceSummary(svc),
-			Usage:   serviceUsage(svc),
-			Group:   groupService,
+			Name:      svc.Name,
+			Summary:   serviceSummary(svc),
+			UsageFunc: func() string { return serviceUsage(svc) },
+			Group:     groupService,
 			Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return runService(ctx, svc, args, stdout, stderr)
 			},
@@ -258,7 +258,7 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 	}
 	if len(pos) == 0 {
 		if help {
-			io.WriteString(stdout, c.Usage)
+			io.WriteString(stdout, c.usage())
 			return exitOK
 		}
 		return usageError(c, stderr, "give a CID and an operation, e.g. 'gombim %s %s query'; the CIDs are: %s", svc.Name, svc.CIDs[0].Name, cidNames(svc))
@@ -276,6 +276,18 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 		fmt.Fprintf(stderr, "gombim %s %s: %s\nRun 'gombim help %s %s' for its operations and fields.\n", svc.Name, cid.Name, fmt.Sprintf(format, args...), svc.Name, cid.Name)
 		return exitUsage
 	}
+	// JSON objects may come anywhere after the CID (--json '{...}' before
+	// the command puts them there).
+	var jsonArgs []string
+	rest := pos[:1]
+	for _, a := range pos[1:] {
+		if strings.HasPrefix(strings.TrimSpace(a), "{") {
+			jsonArgs = append(jsonArgs, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	pos = rest
 	o := ops(cid)
 	if len(pos) < 2 {
 		return cidError("give an operation after %s: %s", cid.Name, strings.Join(o, ", "))
@@ -287,13 +299,14 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 		}
 		return cidError("%s %s has no %s; it supports: %s", svc.Name, cid.Name, r.op, strings.Join(o, ", "))
 	}
+	if len(jsonArgs) > 1 {
+		return cidError("give at most one JSON object")
+	}
+	if len(jsonArgs) == 1 {
+		r.payload.json = []byte(jsonArgs[0])
+	}
 	for _, a := range pos[2:] {
 		switch {
-		case strings.HasPrefix(strings.TrimSpace(a), "{"):
-			if r.payload.json != nil {
-				return cidError("give at most one JSON object")
-			}
-			r.payload.json = []byte(a)
 		case strings.Contains(a, "="):
 			name, value, _ := strings.Cut(a, "=")
 			r.payload.fields = append(r.payload.fields, fieldArg{name, value})
@@ -304,16 +317,14 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 	if *count < 0 {
 		return cidError("--count must not be negative")
 	}
+	g.unversioned = !versioned(cid, kindOf(r.op))
 	if r.op == "watch" {
 		if !r.payload.empty() {
 			return cidError("watch takes no fields")
 		}
 		return watchCID(ctx, c, &g, r, *count, stdout, stderr)
 	}
-	kind := mbim.KindQuery
-	if r.op == "set" {
-		kind = mbim.KindSet
-	}
+	kind := kindOf(r.op)
 	// Check the arguments against every layout before opening the device,
 	// so that mistakes are reported at once.
 	if err := precheck(r, kind); err != nil {
@@ -345,6 +356,30 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 		return reportError(c, stderr, what, err, &g)
 	}
 	return exitOK
+}
+
+// kindOf maps an operation to the kind of payload it sends (or, for
+// watch, receives).
+func kindOf(op string) mbim.Kind {
+	switch op {
+	case "set":
+		return mbim.KindSet
+	case "watch":
+		return mbim.KindNotify
+	}
+	return mbim.KindQuery
+}
+
+// versioned reports whether a layout that the operation of kind uses
+// (its request and response, or its indication) differs by MBIMEx
+// version.
+func versioned(c *mbim.CIDDesc, kind mbim.Kind) bool {
+	for _, m := range c.Messages {
+		if (m.Kind == kind || kind != mbim.KindNotify && m.Kind == mbim.KindResponse) && m.MBIMEx > mbim.MBIMEx1 {
+			return true
+		}
+	}
+	return false
 }
 
 // precheck builds the payload with each layout of kind, and fails only if
