@@ -49,6 +49,7 @@ type Scenario struct {
 	// their own, checked by the functions they register with
 	// registerScenarioCheck (which also fill in their defaults).
 	SMS  SMSConfig  `json:"sms"`
+	USSD USSDConfig `json:"ussd"`
 	NITZ NITZConfig `json:"nitz"`
 }
 
