@@ -175,6 +175,18 @@ func TestE2EPTY(t *testing.T) {
 	link := startSimPTY(t, bin)
 	runE2E(t, bin, []string{"-d", link}, e2eCases)
 
+	// bash completion, as a shell runs it, with the binary in PATH.
+	script := `source <(gombim completion bash)
+COMP_LINE="gombim -d sim basic-connect radio-state set RadioState=o"
+COMP_POINT=${#COMP_LINE}
+_gombim
+printf '%s\n' "${COMPREPLY[@]}"`
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "off\non\n" {
+		t.Errorf("bash completion: %v, %q", err, out)
+	}
+
 	// The device missing: exit 3.
 	_, errOut, code := exe(t, bin, "-d", link+"-gone", "status")
 	if code != exitDevice || !strings.Contains(errOut, "gombim devices") {

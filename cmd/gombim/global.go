@@ -41,7 +41,7 @@ const globalOptionsHelp = `Global options (before or after the command):
                      ModemManager uses), which opens PATH for us
   --json             print JSON (the catalog's JSON form) instead of text
   --timeout D        wait at most D for each answer, e.g. 500ms, 30s
-                     (default 10s; connect waits at least 60s per step)
+                     (default 10s; 60s for each step of connect)
   --mbimex VERSION   the highest MBIMEx version to negotiate (1.0, 2.0, 3.0
                      or 4.0; default 4.0); the message layouts follow the
                      version agreed with the modem
