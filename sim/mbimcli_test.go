@@ -361,3 +361,37 @@ func waitRegistered(t *testing.T, m *Modem) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestMbimcliPhonebook(t *testing.T) {
+	m, link := startPTY(t, scenario(func(s *Scenario) {
+		s.Phonebook = PhonebookConfig{MaxEntries: 10, MaxName: 12, Entries: []PhonebookEntry{
+			{Index: 1, Name: "Voicemail", Number: "+15551230000"}, {Index: 4, Name: "Dr. Müller", Number: "+4930123456"}}}
+	}))
+	steps := []step{
+		{args: []string{"--phonebook-query-configuration"}, want: []string{"Phonebook state: initialized", "Number of entries: 10",
+			"used entries: 2", "max number length: 40", "max name : 12"}},
+		{args: []string{"--phonebook-read-all"}, want: []string{"Successfully read phonebook entries (2)", "Entry index : 4",
+			"Number: +4930123456", "Name: Dr. Müller"}},
+		{args: []string{"--phonebook-read=1"}, want: []string{"entries (1)", "Name: Voicemail"}},
+		{args: []string{"--phonebook-read=2"}, want: []string{"InvalidMemoryIndex"}},
+		{args: []string{"--phonebook-write=Alice,+15550001111"}, want: []string{"Phonebook entry successfully written"}},
+		{args: []string{"--phonebook-write=Bob,5551234,9"}, want: []string{"Phonebook entry successfully written"}},
+		{args: []string{"--phonebook-write=A name far too long,5551234"}, want: []string{"ParameterTooLong"}},
+		{args: []string{"--phonebook-read=2"}, want: []string{"Name: Alice", "Number: +15550001111"}},
+		{args: []string{"--phonebook-read-all"}, want: []string{"entries (4)", "Entry index : 9", "Name: Bob"},
+			check: func(t *testing.T, m *Modem) {
+				if p := m.Phonebook(); len(p) != 4 || p[3] != (PhonebookEntry{9, "Bob", "5551234"}) {
+					t.Errorf("phonebook %+v", p)
+				}
+			}},
+		{args: []string{"--phonebook-delete=4"}, want: []string{"successfully deleted"}},
+		{args: []string{"--phonebook-delete=4"}, want: []string{"InvalidMemoryIndex"}},
+		{args: []string{"--phonebook-query-configuration"}, want: []string{"used entries: 3"}},
+		{args: []string{"--phonebook-delete-all"}, want: []string{"successfully deleted"}},
+		{args: []string{"--phonebook-read-all"}, want: []string{"entries (0)"}},
+	}
+	run(t, m, link, steps)
+	// The phonebook is on the SIM: without one, there is none.
+	m.Inject(Event{Type: "sim-removed"})
+	run(t, m, link, []step{{args: []string{"--phonebook-query-configuration"}, want: []string{"SimNotInserted"}}})
+}

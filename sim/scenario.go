@@ -48,9 +48,10 @@ type Scenario struct {
 	// Services in files of their own keep their settings in types of
 	// their own, checked by the functions they register with
 	// registerScenarioCheck (which also fill in their defaults).
-	SMS  SMSConfig  `json:"sms"`
-	USSD USSDConfig `json:"ussd"`
-	NITZ NITZConfig `json:"nitz"`
+	SMS       SMSConfig       `json:"sms"`
+	USSD      USSDConfig      `json:"ussd"`
+	Phonebook PhonebookConfig `json:"phonebook"`
+	NITZ      NITZConfig      `json:"nitz"`
 }
 
 // scenarioChecks check and complete the scenario keys of services added in
