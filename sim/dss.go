@@ -21,8 +21,8 @@ func handleFirmwareID(m *Modem, r *Request) Reply {
 
 // handleDSSConnect opens and closes device service stream sessions on the
 // services that DEVICE_SERVICES lists with a DSS payload (by default the
-// ModemFileTransfer service that carries modem logs). Only the session
-// state is kept; no stream data flows yet.
+// ModemFileTransfer service that carries modem logs). While a session on
+// ModemFileTransfer is open, the modem sends log data (dsslog.go).
 func handleDSSConnect(m *Modem, r *Request) Reply {
 	s, ok := r.Info.(*dss.ConnectSet)
 	if !ok {
@@ -58,6 +58,9 @@ func handleDSSConnect(m *Modem, r *Request) Reply {
 		m.log("DSS session %d closed on %s", s.DssSessionId, s.DeviceServiceId)
 	default:
 		return Fail(mbim.StatusInvalidParameters)
+	}
+	if s.DeviceServiceId == ModemFileTransfer {
+		m.syncLogSessions()
 	}
 	return OK(nil)
 }

@@ -72,6 +72,7 @@ type Modem struct {
 	logging    msbasicconnectext.ModemLoggingConfig
 	regParams  msbasicconnectext.RegistrationParametersSetV3
 	dss        map[dssKey]struct{}
+	dlog       *logData // log data of the logging DSS sessions (dsslog.go)
 }
 
 type simState struct {
@@ -197,7 +198,7 @@ func (m *Modem) resetState() {
 	if sc.Network.Emergency {
 		m.emergency = basicconnect.EmergencyModeStateOn
 	}
-	m.dss = map[dssKey]struct{}{}
+	m.resetLogging() // logging DSS sessions stay open (dsslog.go)
 	m.statsBase = stats{}
 	m.ext = map[string]any{}
 	m.reg = regState{mode: basicconnect.RegisterModeAutomatic}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"slices"
 
 	bc "github.com/gombim/gombim/catalog/basicconnect"
@@ -30,6 +31,7 @@ func init() {
 	Handle(ms.UUID, ms.CIDRegistrationParameters, handleRegistrationParameters)
 	Handle(ms.UUID, ms.CIDNetworkParameters, handleNetworkParameters)
 	Handle(ms.UUID, ms.CIDWakeReason, handleWakeReason)
+	RegisterEvent("pco", eventPCO)
 }
 
 // handleVersion answers MBIM_CID_VERSION with the lower of the host's and
@@ -269,14 +271,34 @@ func handleLteAttachInfo(m *Modem, r *Request) Reply {
 
 // ---- PCO
 
+// pcoState is the PCO the network sends now: the scenario's, until a
+// "pco" timeline event changes it (until the next device reset).
+type pcoState struct {
+	cfg     PCOConfig
+	raw     []byte // a PcoDataBuffer sent as it is, if set
+	partial bool
+}
+
+func (m *Modem) pco() *pcoState {
+	return m.Ext("pco", func() any { return &pcoState{cfg: m.sc.PCO} }).(*pcoState)
+}
+
 // pcoValue builds the PCO the network sent for a session: the complete
-// PCO information element holding the scenario's operator container.
+// PCO information element holding the operator container.
 func (m *Modem) pcoValue(id uint32) (*ms.PcoValue, bool) {
-	if m.sc.PCO.Disabled {
+	st := m.pco()
+	typ := ms.PcoTypeComplete
+	if st.partial {
+		typ = ms.PcoTypePartial
+	}
+	if st.raw != nil {
+		return &ms.PcoValue{SessionId: id, PcoDataType: typ, PcoDataBuffer: slices.Clone(st.raw)}, true
+	}
+	if st.cfg.Disabled {
 		return nil, false
 	}
-	mcc, mnc := splitPLMN(m.sc.PCO.PLMN)
-	e, err := pco.OperatorSpecificContainer(m.sc.PCO.Container, mcc, mnc, m.sc.PCO.Value)
+	mcc, mnc := splitPLMN(st.cfg.PLMN)
+	e, err := pco.OperatorSpecificContainer(st.cfg.Container, mcc, mnc, st.cfg.Value)
 	if err != nil {
 		m.log("pco: %v", err)
 		return nil, false
@@ -286,7 +308,70 @@ func (m *Modem) pcoValue(id uint32) (*ms.PcoValue, bool) {
 		m.log("pco: %v", err)
 		return nil, false
 	}
-	return &ms.PcoValue{SessionId: id, PcoDataType: ms.PcoTypeComplete, PcoDataBuffer: b}, true
+	return &ms.PcoValue{SessionId: id, PcoDataType: typ, PcoDataBuffer: b}, true
+}
+
+// pcoEvent is the data of a "pco" timeline event: the network sends a new
+// PCO. Members left out keep their values.
+type pcoEvent struct {
+	Container *uint16     `json:"container"` // operator container id, 0xff00..0xffff
+	PLMN      string      `json:"plmn"`
+	Value     *mbim.Bytes `json:"value"` // the container's value after the PLMN (hex)
+	// Raw is a whole PcoDataBuffer (hex) sent as it is, malformed or not.
+	Raw      *mbim.Bytes `json:"raw"`
+	Partial  *bool       `json:"partial"`  // PcoDataType partial instead of complete
+	Disabled *bool       `json:"disabled"` // no PCO any more
+	// Session limits the indication to one session (default: every
+	// connected one).
+	Session *uint32 `json:"session"`
+}
+
+// eventPCO changes the PCO and indicates it for the connected sessions.
+func eventPCO(m *Modem, ev Event) {
+	var e pcoEvent
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &e); err != nil {
+			m.log("timeline: pco: data: %v", err)
+			return
+		}
+	}
+	st := m.pco()
+	if e.Container != nil {
+		if *e.Container < 0xFF00 {
+			m.log("timeline: pco: container 0x%04x is not operator-specific (0xff00..0xffff)", *e.Container)
+			return
+		}
+		st.cfg.Container = *e.Container
+	}
+	if e.PLMN != "" {
+		st.cfg.PLMN = e.PLMN
+	}
+	if e.Value != nil {
+		st.cfg.Value = *e.Value
+		st.raw = nil
+	}
+	if e.Raw != nil {
+		st.raw = append([]byte{}, *e.Raw...)
+	}
+	if e.Partial != nil {
+		st.partial = *e.Partial
+	}
+	if e.Disabled != nil {
+		st.cfg.Disabled = *e.Disabled
+		if st.cfg.Disabled {
+			st.raw = nil
+		}
+	}
+	ids := make([]uint32, 0, len(m.sessions))
+	for id := range m.sessions {
+		if e.Session == nil || *e.Session == id {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		m.notifyPCO(id)
+	}
 }
 
 func handlePCO(m *Modem, r *Request) Reply {
@@ -354,18 +439,21 @@ func handleLocationInfoStatus(m *Modem, r *Request) Reply { return OK(m.location
 // ---- modem logging
 
 // handleModemLoggingConfig stores the logging configuration. The modem
-// adjusts what it cannot do: segments of 1 to 1024 KiB, flush times of
-// 100 ms to 60 s, structure version 1.
+// adjusts what it cannot do: segments of 1 to 1024 KiB (and no larger
+// than its data path carries in one datagram: an NTB on the log data
+// socket, the MTU of a network interface), flush times of 100 ms to 60 s,
+// structure version 1. The log data follows the new values at once.
 func handleModemLoggingConfig(m *Modem, r *Request) Reply {
 	if s, ok := r.Info.(*ms.ModemLoggingConfigSet); ok {
 		c := *s
 		c.Version = 1
-		c.MaxSegmentSize = min(max(c.MaxSegmentSize, 1), 1024)
+		c.MaxSegmentSize = min(max(c.MaxSegmentSize, 1), 1024, m.logSegmentCapKiB())
 		c.MaxFlushTime = min(max(c.MaxFlushTime, 100), 60000)
 		if c.LevelConfig > ms.ModemLoggingLevelConfigOem {
 			return Fail(mbim.StatusInvalidParameters)
 		}
 		m.logging = c
+		m.dlog.setConf(c)
 		cp := c
 		m.Notify(ms.UUID, ms.CIDModemLoggingConfig, &cp)
 	}

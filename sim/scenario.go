@@ -190,11 +190,38 @@ type PCOConfig struct {
 	Value     mbim.Bytes `json:"value"`     // hex
 }
 
-// LoggingConfig is the initial modem logging configuration.
+// LoggingConfig is the initial modem logging configuration and the log
+// data the modem produces while a logging DSS session is open (see
+// dsslog.go).
 type LoggingConfig struct {
 	MaxSegmentSize uint32 `json:"max_segment_size"`
 	MaxFlushTime   uint32 `json:"max_flush_time"`
 	Level          string `json:"level"`
+
+	// Rate is how many bytes of log data per second the modem produces
+	// for each open logging session: 0 means DefaultLogRate, -1 as fast
+	// as the data path takes them.
+	Rate int64 `json:"rate"`
+	// Content is what the log data looks like: "text" (log lines, the
+	// default), "random" (pseudo-random bytes) or "counter" (each 8-byte
+	// word holds its stream offset, big-endian). It is a deterministic
+	// function of Seed and the DSS session id: see LogContent.
+	Content string `json:"content"`
+	Seed    uint64 `json:"seed"`
+	// NTBSocket is where the modem serves its log data as raw NTBs: a
+	// Unix socket path, "@name" for the abstract namespace, "" for an
+	// abstract socket named after the process (see Modem.LogSocket), or
+	// "off".
+	NTBSocket string `json:"ntb_socket"`
+	// NTBFormat (ntb16, ntb32) and NTBMaxSize (bytes) shape the NTBs on
+	// the socket: by default NTB32 blocks of up to DefaultLogNTBMaxSize,
+	// room for a 1024 KiB segment.
+	NTBFormat  string `json:"ntb_format"`
+	NTBMaxSize int    `json:"ntb_max_size"`
+	// Netdev, if set, is a network interface (one end of a veth pair) on
+	// which the modem also sends its log data as cdc_mbim presents it:
+	// Ethernet frames tagged VLAN 256+session.
+	Netdev string `json:"netdev"`
 }
 
 // ServicesConfig selects what DEVICE_SERVICES advertises.
@@ -509,6 +536,9 @@ func (s *Scenario) Check() error {
 	}
 	if _, err := parseLoggingLevel(s.Logging.Level); err != nil {
 		return fmt.Errorf("scenario: modem_logging.level: %v", err)
+	}
+	if err := checkLogData(&s.Logging); err != nil {
+		return fmt.Errorf("scenario: modem_logging.%v", err)
 	}
 	for i, f := range s.Faults {
 		if err := f.check(); err != nil {
