@@ -395,3 +395,59 @@ func TestMbimcliPhonebook(t *testing.T) {
 	m.Inject(Event{Type: "sim-removed"})
 	run(t, m, link, []step{{args: []string{"--phonebook-query-configuration"}, want: []string{"SimNotInserted"}}})
 }
+
+func TestMbimcliUICC(t *testing.T) {
+	sc := scenario(func(s *Scenario) {
+		s.UICC.MaxChannels = 1
+		s.UICC.APDUs = []UICCAPDU{{Command: "80CA9F7F00", Response: mustHex("9f7f0140019000")}}
+	})
+	m, link := startPTY(t, sc)
+	usim := "application-id=A0000000871002FF49FF0589"
+	steps := []step{
+		{args: []string{"--ms-query-uicc-atr"}, want: []string{"response: 3B:9F:96:80:1F:C7:80:31:A0:73:BE:21:13:67:43:20:07:18:00:00:01:A5"}},
+		{args: []string{"--ms-query-uicc-application-list"}, want: []string{"UICC applications: (2)", "Application 0: (active)",
+			"Application type:        usim", "Application ID:          A0:00:00:00:87:10:02:FF:49:FF:05:89",
+			"Application name:        USIM", "PIN key references:      01:81", "Application type:        isim"}},
+		{args: []string{"--ms-set-uicc-open-channel=application-id=A0000000871004,channel-group=5"}, want: []string{"status: 144",
+			"channel: 1", "response: 62:19:82:02:78:21:83:02:7F:FF:84:0C:A0:00:00:00:87:10:04"}},
+		// One logical channel only: libmbim 1.28 does not know the MS
+		// statuses, and prints their numbers.
+		{args: []string{"--ms-set-uicc-open-channel=application-id=A0000000871002"}, want: []string{"0x87430001"}},
+		{args: []string{"--ms-set-uicc-apdu=channel=1,command=80CA9F7F00"}, want: []string{"status: 144", "response: 9F:7F:01:40:01"}},
+		{args: []string{"--ms-set-uicc-apdu=channel=1,command=00A4000C026F07"}, want: []string{"status: 33386"}}, // 6A 82: not in the ISIM
+		{args: []string{"--ms-set-uicc-apdu=channel=1,secure-message=none,classbyte-type=inter-industry,command=00CB000000"},
+			want: []string{"status: 109"}}, // 6D 00
+		{args: []string{"--ms-set-uicc-apdu=channel=0,command=00A4080C047FFF6F07"}, want: []string{"status: 144"}},
+		{args: []string{"--ms-set-uicc-apdu=channel=0,command=00B0000009"}, want: []string{"status: 144", "response: 08:09:10:10:10:32:54:76:98"}},
+		{args: []string{"--ms-set-uicc-close-channel=channel-group=5"}, want: []string{"status: 144"}},
+		{args: []string{"--ms-set-uicc-close-channel=channel=1"}, want: []string{"0x87430003"}},
+		{args: []string{"--ms-query-uicc-file-status=" + usim + ",file-path=7FFF6F07"}, want: []string{"Status word 1: 144",
+			"Status word 2: 0", "Structure: transparent", "Item size: 9", "Read: pin1", "Update: adm"}},
+		{args: []string{"--ms-query-uicc-file-status=" + usim + ",file-path=3F002F00"}, want: []string{"Structure: linear",
+			"Item count: 2", "Item size: 38"}},
+		{args: []string{"--ms-query-uicc-file-status=" + usim + ",file-path=7FFF6F99"}, want: []string{"Status word 1: 106", "Status word 2: 130"}},
+		{args: []string{"--ms-query-uicc-read-binary=" + usim + ",file-path=3F002FE2"}, want: []string{"Status word 1: 144",
+			"Data: 98:10:14:30:12:11:81:15:70:02"}},
+		{args: []string{"--ms-query-uicc-read-binary=" + usim + ",file-path=7FFF6FAD,read-offset=3,read-size=1"}, want: []string{"Data: 02"}},
+		{args: []string{"--ms-query-uicc-read-record=" + usim + ",file-path=3F002F00,record-number=2"}, want: []string{"Status word 1: 144",
+			"Data: 61:14:4F:0C:A0:00:00:00:87:10:04:FF:49:FF:05:89:50:04:49:53:49:4D:FF"}},
+		{args: []string{"--ms-query-uicc-read-record=" + usim + ",file-path=3F002F00,record-number=3"}, want: []string{"Status word 1: 106",
+			"Status word 2: 131"}},
+		{args: []string{"--ms-query-uicc-terminal-capability"}, want: []string{"Terminal capability: (0)"}},
+		// libmbim 1.28 reads each capability to the end of the buffer
+		// (see catalog/libmbim_test.go): only where each one starts is
+		// right.
+		{args: []string{"--ms-set-uicc-terminal-capability=terminal-capability=A903830107,terminal-capability=A9028100"},
+			want: []string{"Succesfully set terminal capability info"}},
+		{args: []string{"--ms-query-uicc-terminal-capability"}, want: []string{"Terminal capability: (2)",
+			"terminal capability      : A9:03:83:01:07", "terminal capability      : A9:02:81:00"}},
+		{args: []string{"--ms-query-uicc-reset"}, want: []string{"pass through action: disabled"}},
+		{args: []string{"--ms-set-uicc-open-channel=application-id=A0000000871002"}, want: []string{"channel: 1"}},
+		{args: []string{"--ms-set-uicc-reset=enable"}, want: []string{"pass through action: enabled"}},
+		{args: []string{"--ms-query-uicc-reset"}, want: []string{"pass through action: enabled"}},
+		// The reset closed the channel.
+		{args: []string{"--ms-set-uicc-apdu=channel=1,command=00F2000000"}, want: []string{"0x87430003"}},
+		{args: []string{"--ms-set-uicc-reset=disable"}, want: []string{"pass through action: disabled"}},
+	}
+	run(t, m, link, steps)
+}

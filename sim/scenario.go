@@ -51,6 +51,7 @@ type Scenario struct {
 	SMS       SMSConfig       `json:"sms"`
 	USSD      USSDConfig      `json:"ussd"`
 	Phonebook PhonebookConfig `json:"phonebook"`
+	UICC      UICCConfig      `json:"uicc"`
 	NITZ      NITZConfig      `json:"nitz"`
 }
 
