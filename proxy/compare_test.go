@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,95 +60,167 @@ func TestProxyCompare(t *testing.T) {
 	}
 	link := benchDevice(t)
 
-	type result struct {
-		name             string
-		directMedian     time.Duration
-		median, p99      time.Duration
-		tps1, tps8       float64
-		rssKB, rssIdleKB int
-		cpu1, cpu8       time.Duration // proxy CPU time per transaction
+	rounds := 3
+	if v := os.Getenv("GOMBIM_PROXY_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("GOMBIM_PROXY_BENCH_ROUNDS=%q", v)
+		}
+		rounds = n
 	}
-	var results []result
-	for _, p := range []struct {
-		name string
-		argv []string
-	}{
+	proxies := []proxyUnderTest{
 		{"gombim proxy", []string{bin, "proxy", "--socket", DefaultSocket, "--empty-timeout", "0"}},
 		{"libmbim mbim-proxy", []string{"/usr/libexec/mbim-proxy", "--no-exit"}},
-	} {
-		r := result{name: p.name}
-		// Direct baseline, just before: the proxy is not running, so the
-		// test can open the device itself.
-		dc := openDirect(t, link)
-		r.directMedian, _ = latencies(t, dc, samples)
-		dc.conn.Close()
-
-		cmd := exec.Command(p.argv[0], p.argv[1:]...)
-		if e := os.Getenv("GOMBIM_PROXY_BENCH_ENV"); e != "" { // e.g. GOMAXPROCS=1 for the proxies
-			cmd.Env = append(os.Environ(), strings.Fields(e)...)
-		}
-		cmd.Stderr = &prefixWriter{t: t, prefix: p.name + ": "}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		stopped := false
-		stop := func() {
-			if !stopped {
-				stopped = true
-				cmd.Process.Signal(os.Interrupt)
-				done := make(chan struct{})
-				go func() { cmd.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(5 * time.Second):
-					cmd.Process.Kill()
-					<-done
-				}
+	}
+	load0 := loadAvg()
+	all := make([][]benchResult, len(proxies))
+	for round := range rounds {
+		for k := range proxies {
+			i := k
+			if round%2 == 1 { // alternate who goes first
+				i = len(proxies) - 1 - k
 			}
+			all[i] = append(all[i], measureProxy(t, proxies[i], link, samples, dur))
+			time.Sleep(200 * time.Millisecond) // let the pty settle before the next opener
 		}
-		t.Cleanup(stop)
-
-		c1 := openProxied(t, DefaultSocket, link)
-		r.rssIdleKB = vmRSS(t, cmd.Process.Pid)
-		r.median, r.p99 = latencies(t, c1, samples)
-		cpu0 := cpuTime(t, cmd.Process.Pid)
-		var n int64
-		r.tps1, n = throughput(t, []*syncClient{c1}, dur)
-		cpu1 := cpuTime(t, cmd.Process.Pid)
-		r.cpu1 = (cpu1 - cpu0) / time.Duration(n)
-		cs := []*syncClient{c1}
-		for range 7 {
-			cs = append(cs, openProxied(t, DefaultSocket, link))
-		}
-		cpu1 = cpuTime(t, cmd.Process.Pid)
-		r.tps8, n = throughput(t, cs, dur)
-		r.cpu8 = (cpuTime(t, cmd.Process.Pid) - cpu1) / time.Duration(n)
-		r.rssKB = vmRSS(t, cmd.Process.Pid)
-		for _, c := range cs {
-			c.conn.Close()
-		}
-		stop()
-		results = append(results, r)
-		// Let the pty settle before the next opener.
-		time.Sleep(200 * time.Millisecond)
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-20s %9s %9s %9s %9s %9s %9s %11s %11s %10s %10s\n", "proxy", "tps 1 cl", "tps 8 cl",
-		"median", "p99", "direct", "added", "CPU/tx 1cl", "CPU/tx 8cl", "RSS 8 cl", "RSS 1 cl")
+	fmt.Fprintf(&b, "\nmedians of %d rounds; %v per throughput run; %d latency samples; load average %s -> %s; %d CPUs\n",
+		rounds, dur, samples, load0, loadAvg(), runtime.NumCPU())
+	fmt.Fprintf(&b, "%-19s %8s %8s %9s %9s %9s %9s %10s %10s %9s %9s\n", "proxy", "tps 1cl", "tps 8cl",
+		"direct", "median", "added", "p99", "CPU/tx 1cl", "CPU/tx 8cl", "RSS 8cl", "anon 8cl")
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d)/1e3) }
-	for _, r := range results {
-		fmt.Fprintf(&b, "%-20s %9.0f %9.0f %9s %9s %9s %9s %11s %11s %7d kB %7d kB\n", r.name, r.tps1, r.tps8,
-			us(r.median), us(r.p99), us(r.directMedian), us(r.median-r.directMedian), us(r.cpu1), us(r.cpu8), r.rssKB, r.rssIdleKB)
+	meds := make([]benchResult, len(proxies))
+	for i, p := range proxies {
+		r := medianResult(all[i])
+		meds[i] = r
+		fmt.Fprintf(&b, "%-19s %8.0f %8.0f %9s %9s %9s %9s %10s %10s %6d kB %6d kB\n", p.name, r.tps1, r.tps8,
+			us(r.direct), us(r.median), us(r.median-r.direct), us(r.p99), us(r.cpu1), us(r.cpu8), r.rssKB, r.anonKB)
 	}
-	if len(results) == 2 {
-		g, l := results[0], results[1]
-		fmt.Fprintf(&b, "gombim/libmbim throughput: %.1fx with 1 client, %.1fx with 8 clients (target >= 2x)\n", g.tps1/l.tps1, g.tps8/l.tps8)
-		fmt.Fprintf(&b, "added median latency: gombim %v, libmbim %v (target < 50µs)\n",
-			(g.median - g.directMedian).Round(time.Microsecond/10), (l.median - l.directMedian).Round(time.Microsecond/10))
+	g, l := meds[0], meds[1]
+	fmt.Fprintf(&b, "gombim/libmbim: throughput %.2fx with 1 client, %.2fx with 8 clients (target >= 2x); proxy CPU per transaction %.2fx / %.2fx less\n",
+		g.tps1/l.tps1, g.tps8/l.tps8, float64(l.cpu1)/float64(g.cpu1), float64(l.cpu8)/float64(g.cpu8))
+	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs)\n", us(g.median-g.direct), us(l.median-l.direct))
+	fmt.Fprintf(&b, "CPU per transaction of the clients and the simulator (this process), 8 clients: %s with gombim, %s with libmbim\n",
+		us(g.harness8), us(l.harness8))
+	fmt.Fprintf(&b, "the simulator answers one request at a time: a direct connection does at most %.0f transactions/s (1/direct median)\n",
+		1/((g.direct+l.direct)/2).Seconds())
+	for i, p := range proxies {
+		for _, r := range all[i] {
+			fmt.Fprintf(&b, "  round: %-19s tps %6.0f %6.0f  direct %s median %s  CPU/tx %s %s  RSS %d kB\n", p.name, r.tps1, r.tps8,
+				us(r.direct), us(r.median), us(r.cpu1), us(r.cpu8), r.rssKB)
+		}
 	}
 	t.Log(b.String())
 	fmt.Println(b.String())
+}
+
+type proxyUnderTest struct {
+	name string
+	argv []string
+}
+
+type benchResult struct {
+	direct      time.Duration // median of a direct connection, just before
+	median, p99 time.Duration
+	tps1, tps8  float64
+	cpu1, cpu8  time.Duration // proxy CPU time per transaction
+	rssKB       int           // VmRSS with 8 clients
+	anonKB      int           // RssAnon with 8 clients
+	rssOneKB    int
+	harness8    time.Duration // CPU per transaction of this process (clients and simulator), 8 clients
+}
+
+// measureProxy runs one proxy process and measures it.
+func measureProxy(t *testing.T, p proxyUnderTest, link string, samples int, dur time.Duration) benchResult {
+	var r benchResult
+	// Direct baseline, just before: the proxy is not running, so the test
+	// can open the device itself.
+	dc := openDirect(t, link)
+	r.direct, _ = latencies(t, dc, samples)
+	dc.conn.Close()
+
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	if e := os.Getenv("GOMBIM_PROXY_BENCH_ENV"); e != "" { // e.g. GOMAXPROCS=1 for the proxies
+		cmd.Env = append(os.Environ(), strings.Fields(e)...)
+	}
+	cmd.Stderr = &prefixWriter{t: t, prefix: p.name + ": "}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	pid := cmd.Process.Pid
+
+	c1 := openProxied(t, DefaultSocket, link)
+	r.rssOneKB = procStatusKB(t, pid, "VmRSS")
+	r.median, r.p99 = latencies(t, c1, samples)
+	cpu0 := cpuTime(t, pid)
+	var n int64
+	r.tps1, n = throughput(t, []*syncClient{c1}, dur)
+	r.cpu1 = (cpuTime(t, pid) - cpu0) / time.Duration(n)
+	cs := []*syncClient{c1}
+	for range 7 {
+		cs = append(cs, openProxied(t, DefaultSocket, link))
+	}
+	cpu0 = cpuTime(t, pid)
+	self0 := cpuTime(t, os.Getpid())
+	r.tps8, n = throughput(t, cs, dur)
+	r.cpu8 = (cpuTime(t, pid) - cpu0) / time.Duration(n)
+	r.harness8 = (cpuTime(t, os.Getpid()) - self0) / time.Duration(n)
+	r.rssKB = procStatusKB(t, pid, "VmRSS")
+	r.anonKB = procStatusKB(t, pid, "RssAnon")
+	for _, c := range cs {
+		c.conn.Close()
+	}
+	return r
+}
+
+func medianResult(rs []benchResult) benchResult {
+	med := func(get func(benchResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	d := func(get func(benchResult) time.Duration) time.Duration {
+		return time.Duration(med(func(r benchResult) float64 { return float64(get(r)) }))
+	}
+	k := func(get func(benchResult) int) int {
+		return int(med(func(r benchResult) float64 { return float64(get(r)) }))
+	}
+	return benchResult{
+		direct:   d(func(r benchResult) time.Duration { return r.direct }),
+		median:   d(func(r benchResult) time.Duration { return r.median }),
+		p99:      d(func(r benchResult) time.Duration { return r.p99 }),
+		tps1:     med(func(r benchResult) float64 { return r.tps1 }),
+		tps8:     med(func(r benchResult) float64 { return r.tps8 }),
+		cpu1:     d(func(r benchResult) time.Duration { return r.cpu1 }),
+		cpu8:     d(func(r benchResult) time.Duration { return r.cpu8 }),
+		rssKB:    k(func(r benchResult) int { return r.rssKB }),
+		harness8: d(func(r benchResult) time.Duration { return r.harness8 }),
+		anonKB:   k(func(r benchResult) int { return r.anonKB }),
+	}
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 // latencies times n sequential transactions and returns the median and
@@ -210,7 +283,8 @@ func cpuTime(t testing.TB, pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
-func vmRSS(t testing.TB, pid int) int {
+// procStatusKB reads a kB field (VmRSS, RssAnon) of /proc/PID/status.
+func procStatusKB(t testing.TB, pid int, field string) int {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		t.Fatal(err)
@@ -218,12 +292,12 @@ func vmRSS(t testing.TB, pid int) int {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			n, _ := strconv.Atoi(strings.Fields(rest)[0])
 			return n
 		}
 	}
-	t.Fatal("no VmRSS")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 

@@ -108,10 +108,20 @@ type device struct {
 	snap atomic.Pointer[[]*client] // clients, for the indication fan-out
 
 	wmu    sync.RWMutex // single-fragment writes share it; multi-fragment writes own it
+	cw     combiner     // writes to stream ports
 	subMu  sync.Mutex   // orders subscribe-list updates
 	ctr    counters
 	opens  atomic.Uint64
 	losses atomic.Uint64
+}
+
+// combiner gathers the messages written to a stream port while a write is
+// in progress (see writeStream).
+type combiner struct {
+	mu    sync.Mutex
+	busy  bool
+	pend  []byte
+	spare []byte
 }
 
 // maxQueued bounds the requests held while a device is being (re)opened.

@@ -114,6 +114,11 @@ func (d *device) deliver(p *pending, b []byte, m *mbim.Message, failed bool) {
 	}
 	setTID(b, p.ctid) // b is the reader's, until the next message
 	c.send(b)
+	if p.kind == kindForward {
+		// Nothing else refers to a delivered forward request.
+		*p = pending{}
+		pendingPool.Put(p)
+	}
 }
 
 func (d *device) unionUnknownAny() {

@@ -3,6 +3,8 @@ package proxy
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gombim/gombim/mbim"
@@ -11,11 +13,29 @@ import (
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
+// pendingPool recycles the pending entries of forwarded requests, the
+// proxy's only allocation per transaction otherwise.
+var pendingPool = sync.Pool{New: func() any { return new(pending) }}
+
 // write sends one message to the device, fragmenting it to the port's
 // maximum control transfer. The fragments of one message are never
 // interleaved with other messages.
 func (d *device) write(conn transport.Conn, b []byte) error {
 	mct := conn.MaxControlTransfer()
+	if rw, ok := conn.(transport.RawWriter); ok && isStreamPort(conn) {
+		if len(b) > mct {
+			frags, err := mbim.Fragment(nil, b, mct)
+			if err != nil {
+				return err
+			}
+			joined := make([]byte, 0, len(b)+len(frags)*(mbim.HeaderLen+mbim.FragmentHeaderLen))
+			for _, f := range frags {
+				joined = append(joined, f...)
+			}
+			b = joined
+		}
+		return d.writeStream(rw, b)
+	}
 	if len(b) <= mct {
 		d.wmu.RLock()
 		err := conn.WriteMessage(b)
@@ -40,6 +60,54 @@ func (d *device) write(conn transport.Conn, b []byte) error {
 	return nil
 }
 
+// isStreamPort reports whether the device is reached over a byte stream
+// (a tty, such as a simulator's pty, or a socket), where several messages
+// may go in one write. On cdc-wdm and WWAN ports every write is one
+// control transfer and must hold exactly one message.
+func isStreamPort(conn transport.Conn) bool {
+	s := conn.String()
+	return strings.HasPrefix(s, "tty ") || strings.HasPrefix(s, "unix ")
+}
+
+// writeStream writes whole messages to a stream port. While one goroutine
+// writes, the others append to a pending buffer that the writer sends
+// next, in one write: under load, requests of several clients reach the
+// device together.
+func (d *device) writeStream(rw transport.RawWriter, b []byte) error {
+	cw := &d.cw
+	cw.mu.Lock()
+	if cw.busy {
+		cw.pend = append(cw.pend, b...)
+		cw.mu.Unlock()
+		return nil // a failure shows as the device hanging up
+	}
+	cw.busy = true
+	cw.mu.Unlock()
+	err := rw.WriteRaw(b)
+	if err == nil {
+		d.ctr.bytesOut.Add(uint64(len(b)))
+	}
+	for {
+		cw.mu.Lock()
+		if len(cw.pend) == 0 {
+			cw.busy = false
+			cw.mu.Unlock()
+			return err
+		}
+		batch := cw.pend
+		cw.pend, cw.spare = cw.spare[:0], nil
+		cw.mu.Unlock()
+		if werr := rw.WriteRaw(batch); werr == nil {
+			d.ctr.bytesOut.Add(uint64(len(batch)))
+		}
+		cw.mu.Lock()
+		if cap(batch) <= 64<<10 {
+			cw.spare = batch
+		}
+		cw.mu.Unlock()
+	}
+}
+
 // forward sends a client's request to the device under a transaction id
 // of the proxy's. b belongs to the client's reader and is modified in
 // place.
@@ -47,7 +115,8 @@ func (d *device) forward(c *client, b []byte, kind reqKind) {
 	if !c.acquire() {
 		return
 	}
-	p := &pending{c: c, ctid: msgTID(b), kind: kind}
+	p := pendingPool.Get().(*pending)
+	*p = pending{c: c, ctid: msgTID(b), kind: kind}
 	if kind == kindVersion {
 		p.echo = clone(b[offBufCmd:])
 	}

@@ -55,6 +55,13 @@ type clientConn struct {
 	uc *net.UnixConn
 	rc syscall.RawConn
 	r  transport.Conn // framed reading over uc
+
+	// tryWrite's state, kept here so that its callback is allocated once;
+	// tryWrite is only called with the client's wmu held.
+	wbuf []byte
+	wn   int
+	werr error
+	wfn  func(fd uintptr) bool
 }
 
 func newClientConn(uc *net.UnixConn, id uint64) (*clientConn, error) {
@@ -62,11 +69,33 @@ func newClientConn(uc *net.UnixConn, id uint64) (*clientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &clientConn{
+	c := &clientConn{
 		uc: uc,
 		rc: rc,
 		r:  transport.NewStreamConn(uc, transport.Options{Name: fmt.Sprintf("client %d", id)}),
-	}, nil
+	}
+	c.wfn = c.writeSome
+	return c, nil
+}
+
+// writeSome writes wbuf until done or the socket is full; it runs inside
+// RawConn.Write and never asks to wait.
+func (c *clientConn) writeSome(fd uintptr) bool {
+	for c.wn < len(c.wbuf) {
+		m, err := unix.Write(int(fd), c.wbuf[c.wn:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil {
+			c.werr = err
+			break
+		}
+		c.wn += m
+	}
+	return true
 }
 
 // peerCred returns the peer's SO_PEERCRED credentials.
@@ -87,28 +116,13 @@ func (c *clientConn) peerCred() (transport.Cred, error) {
 
 // tryWrite writes as much of b as the socket takes without waiting.
 func (c *clientConn) tryWrite(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := unix.Write(int(fd), b[n:])
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				break
-			}
-			if err != nil {
-				werr = err
-				break
-			}
-			n += m
-		}
-		return true
-	})
+	c.wbuf, c.wn, c.werr = b, 0, nil
+	err := c.rc.Write(c.wfn)
 	if err == nil {
-		err = werr
+		err = c.werr
 	}
+	n := c.wn
+	c.wbuf = nil
 	return n, err
 }
 

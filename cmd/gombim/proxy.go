@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -95,6 +97,8 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageError(c, stderr, "durations must not be negative")
 	}
 
+	reexecForSysmon(args)
+
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -167,4 +171,39 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	s.Close()
 	return code
+}
+
+// sysmonGODEBUG keeps the Go runtime's sysmon thread from its deep sleep.
+// When every P is idle, sysmon sleeps until the next system call wakes it
+// with a futex; a proxy idles between every request and answer, so that
+// wake-up (and sysmon's own sleeps) came with nearly every transaction and
+// cost about a third of the proxy's CPU time and 20 µs of latency. A
+// non-zero schedtrace period keeps sysmon on its ordinary 20 µs - 10 ms
+// polling instead. The period is the largest the runtime accepts (24.8
+// days), so the scheduler trace it enables is printed at most that often.
+const sysmonGODEBUG = "schedtrace=2147483647"
+
+// reexecForSysmon re-executes gombim with sysmonGODEBUG added to GODEBUG,
+// unless GODEBUG already sets schedtrace (GODEBUG=schedtrace=0 opts out) or
+// this is not the gombim program itself running "proxy" (tests call
+// runProxy directly).
+func reexecForSysmon(args []string) {
+	if strings.Contains(os.Getenv("GODEBUG"), "schedtrace=") {
+		return
+	}
+	n := len(os.Args) - len(args)
+	if n < 2 || os.Args[n-1] != "proxy" || !slices.Equal(os.Args[n:], args) {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	godebug := sysmonGODEBUG
+	if v := os.Getenv("GODEBUG"); v != "" {
+		godebug = v + "," + sysmonGODEBUG
+	}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") })
+	env = append(env, "GODEBUG="+godebug)
+	syscall.Exec(exe, os.Args, env) // returns only on failure: carry on as we are
 }
