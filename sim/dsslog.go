@@ -607,6 +607,9 @@ func (d *logData) run() {
 			// As fast as the outputs take it: a few MiB per session,
 			// then look at the state again.
 			for _, st := range d.active {
+				for len(st.buf) >= segMax {
+					d.emitPrefix(st, outs, segMax)
+				}
 				for n := 0; n < 4<<20; n += segMax {
 					st.fill(segMax)
 					d.emit(st, outs)
@@ -622,6 +625,11 @@ func (d *logData) run() {
 		last = now
 		rate := float64(d.cfg.Rate)
 		for _, st := range d.active {
+			// The segment size may have shrunk since the pending bytes
+			// were produced (a new configuration, another output).
+			for len(st.buf) >= segMax {
+				d.emitPrefix(st, outs, segMax)
+			}
 			// A stalled output does not make a burst afterwards.
 			st.budget = min(st.budget+rate*elapsed.Seconds(), rate+float64(segMax))
 			for st.budget >= 1 {
@@ -714,13 +722,19 @@ func (st *logStream) fill(n int) {
 		st.buf = slices.Grow(st.buf, n-len(st.buf))
 	}
 	old := len(st.buf)
+	if n <= old {
+		return
+	}
 	st.buf = st.buf[:n]
 	st.content.Read(st.buf[old:])
 }
 
 // emit sends the pending segment on every output.
-func (d *logData) emit(st *logStream, outs []logOutput) {
-	p := st.buf
+func (d *logData) emit(st *logStream, outs []logOutput) { d.emitPrefix(st, outs, len(st.buf)) }
+
+// emitPrefix sends the first n pending bytes as a segment on every output.
+func (d *logData) emitPrefix(st *logStream, outs []logOutput, n int) {
+	p := st.buf[:n]
 	for _, o := range outs {
 		if err := o.write(d, st, p); err != nil {
 			d.failed(o, err)
@@ -729,7 +743,8 @@ func (d *logData) emit(st *logStream, outs []logOutput) {
 	d.statsMu.Lock()
 	st.gen.add(p)
 	d.statsMu.Unlock()
-	st.buf = st.buf[:0]
+	rest := copy(st.buf, st.buf[n:])
+	st.buf = st.buf[:rest]
 }
 
 func (d *logData) flushOutputs(outs []logOutput) {
