@@ -74,12 +74,19 @@ func Layout(service mbim.UUID, cid uint32, k mbim.Kind, v mbim.Version) (*mbim.S
 // LayoutOf finds the layout of the payload that m carries at MBIMEx
 // version v: Layout for m's service, CID and kind (see KindOf). The results
 // are nil from the first thing not known on.
-func LayoutOf(m *mbim.Message, v mbim.Version) (*mbim.ServiceDesc, *mbim.CIDDesc, *mbim.MessageDesc) {
+func LayoutOf(m *mbim.Message, v mbim.Version) (s *mbim.ServiceDesc, c *mbim.CIDDesc, l *mbim.MessageDesc) {
 	k, ok := KindOf(m)
 	if !ok {
 		return nil, nil, nil
 	}
-	return layout(&m.Service, m.CID, k, v)
+	if s = serviceByUUID(&m.Service); s == nil {
+		return nil, nil, nil
+	}
+	if c = s.CID(m.CID); c == nil {
+		return s, nil, nil
+	}
+	l, _ = c.Layout(k, v)
+	return s, c, l
 }
 
 func layout(service *mbim.UUID, cid uint32, k mbim.Kind, v mbim.Version) (*mbim.ServiceDesc, *mbim.CIDDesc, *mbim.MessageDesc) {

@@ -162,4 +162,21 @@ func TestServiceLookup(t *testing.T) {
 	if ServiceByUUID(mbim.UUID{1}) != nil {
 		t.Error("unknown UUID found")
 	}
+	// The generated Index gives what a scan of the messages gives.
+	for _, s := range Services() {
+		for i := range s.CIDs {
+			c := &s.CIDs[i]
+			scan := *c
+			scan.Index = [4][4]uint8{}
+			for k := mbim.KindSet; k <= mbim.KindNotify; k++ {
+				for _, v := range []mbim.Version{0, 0x0100, 0x0101, 0x0200, 0x0300, 0x0301, 0x0400, 0x0500, 0xffff} {
+					got, gok := c.Layout(k, v)
+					want, wok := scan.Layout(k, v)
+					if gok != wok || got != want {
+						t.Errorf("%s/%s: Layout(%v, %v) = %+v, the messages say %+v", s.Name, c.Name, k, v, got, want)
+					}
+				}
+			}
+		}
+	}
 }

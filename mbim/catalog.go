@@ -47,6 +47,11 @@ type CIDDesc struct {
 	Query    bool
 	Notify   bool
 	Messages []MessageDesc
+	// Index, precomputed by the generator, speeds Layout up:
+	// Index[kind][major-1] is 1 + the index in Messages of the layout of
+	// that kind in effect at MBIMEx major.0 (1 to 4), or 0 for none. A
+	// CIDDesc built by hand can leave it zero.
+	Index [4][4]uint8
 }
 
 // ServiceDesc describes one device service and every CID we know of it.
@@ -85,6 +90,11 @@ func (s *ServiceDesc) CIDByName(name string) *CIDDesc {
 // variant with the highest MBIMEx not above v. ok is false when the CID has
 // no such payload at all (or only in versions above v).
 func (c *CIDDesc) Layout(k Kind, v Version) (m *MessageDesc, ok bool) {
+	if major := int(v>>8) - 1; major >= 0 && k < 4 {
+		if i := int(c.Index[k][min(major, 3)]); i > 0 && i <= len(c.Messages) {
+			return &c.Messages[i-1], true
+		}
+	}
 	for i := range c.Messages {
 		d := &c.Messages[i]
 		if d.Kind != k || d.MBIMEx > v {

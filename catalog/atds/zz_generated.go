@@ -552,24 +552,24 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "signal", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "SignalResponse", New: func() mbim.Info { return new(SignalResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "location", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "LocationResponse", New: func() mbim.Info { return new(LocationResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 3, Name: "operators", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "OperatorsResponse", New: func() mbim.Info { return new(OperatorsResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 4, Name: "rat", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "RatSet", New: func() mbim.Info { return new(RatSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RatResponse", New: func() mbim.Info { return new(RatResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 9, Name: "register-state", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RegisterStateResponse", New: func() mbim.Info { return new(RegisterStateResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

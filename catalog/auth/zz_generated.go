@@ -422,15 +422,15 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "aka", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "AkaQuery", New: func() mbim.Info { return new(AkaQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AkaResponse", New: func() mbim.Info { return new(AkaResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "akap", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "AkapQuery", New: func() mbim.Info { return new(AkapQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AkapResponse", New: func() mbim.Info { return new(AkapResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 3, Name: "sim", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "SimQuery", New: func() mbim.Info { return new(SimQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "SimResponse", New: func() mbim.Info { return new(SimResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

@@ -6581,7 +6581,7 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "device-caps", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "DeviceCapsResponse", New: func() mbim.Info { return new(DeviceCapsResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "subscriber-ready-status", Set: false, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "SubscriberReadyStatusResponse", New: func() mbim.Info { return new(SubscriberReadyStatusResponse) }},
@@ -6591,37 +6591,37 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx4, Type: "SubscriberReadyStatusQueryV4", New: func() mbim.Info { return new(SubscriberReadyStatusQueryV4) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx4, Type: "SubscriberReadyStatusResponseV4", New: func() mbim.Info { return new(SubscriberReadyStatusResponseV4) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx4, Type: "SubscriberReadyStatusNotifyV4", New: func() mbim.Info { return new(SubscriberReadyStatusNotifyV4) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 6}, {2, 2, 4, 7}, {3, 3, 5, 8}}},
 		{ID: 3, Name: "radio-state", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "RadioStateSet", New: func() mbim.Info { return new(RadioStateSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RadioStateResponse", New: func() mbim.Info { return new(RadioStateResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "RadioStateNotify", New: func() mbim.Info { return new(RadioStateNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 		{ID: 4, Name: "pin", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "PinSet", New: func() mbim.Info { return new(PinSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "PinResponse", New: func() mbim.Info { return new(PinResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 5, Name: "pin-list", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "PinListResponse", New: func() mbim.Info { return new(PinListResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 6, Name: "home-provider", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "HomeProviderSet", New: func() mbim.Info { return new(HomeProviderSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "HomeProviderResponse", New: func() mbim.Info { return new(HomeProviderResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 7, Name: "preferred-providers", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "PreferredProvidersSet", New: func() mbim.Info { return new(PreferredProvidersSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "PreferredProvidersResponse", New: func() mbim.Info { return new(PreferredProvidersResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "PreferredProvidersNotify", New: func() mbim.Info { return new(PreferredProvidersNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 		{ID: 8, Name: "visible-providers", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "VisibleProvidersQuery", New: func() mbim.Info { return new(VisibleProvidersQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "VisibleProvidersResponse", New: func() mbim.Info { return new(VisibleProvidersResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 9, Name: "register-state", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "RegisterStateSet", New: func() mbim.Info { return new(RegisterStateSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
@@ -6629,7 +6629,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "RegisterStateNotify", New: func() mbim.Info { return new(RegisterStateNotify) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx2, Type: "RegisterStateResponseV2", New: func() mbim.Info { return new(RegisterStateResponseV2) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx2, Type: "RegisterStateNotifyV2", New: func() mbim.Info { return new(RegisterStateNotifyV2) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 5, 5, 5}, {4, 6, 6, 6}}},
 		{ID: 10, Name: "packet-service", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "PacketServiceSet", New: func() mbim.Info { return new(PacketServiceSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
@@ -6639,7 +6639,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx2, Type: "PacketServiceNotifyV2", New: func() mbim.Info { return new(PacketServiceNotifyV2) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx3, Type: "PacketServiceResponseV3", New: func() mbim.Info { return new(PacketServiceResponseV3) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx3, Type: "PacketServiceNotifyV3", New: func() mbim.Info { return new(PacketServiceNotifyV3) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 5, 7, 7}, {4, 6, 8, 8}}},
 		{ID: 11, Name: "signal-state", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "SignalStateSet", New: func() mbim.Info { return new(SignalStateSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
@@ -6647,7 +6647,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "SignalStateNotify", New: func() mbim.Info { return new(SignalStateNotify) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx2, Type: "SignalStateResponseV2", New: func() mbim.Info { return new(SignalStateResponseV2) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx2, Type: "SignalStateNotifyV2", New: func() mbim.Info { return new(SignalStateNotifyV2) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 5, 5, 5}, {4, 6, 6, 6}}},
 		{ID: 12, Name: "connect", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ConnectSet", New: func() mbim.Info { return new(ConnectSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "ConnectQuery", New: func() mbim.Info { return new(ConnectQuery) }},
@@ -6660,44 +6660,44 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "ConnectSetV4", New: func() mbim.Info { return new(ConnectSetV4) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx4, Type: "ConnectResponseV4", New: func() mbim.Info { return new(ConnectResponseV4) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx4, Type: "ConnectNotifyV4", New: func() mbim.Info { return new(ConnectNotifyV4) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 5, 9}, {2, 2, 6, 6}, {3, 3, 7, 10}, {4, 4, 8, 11}}},
 		{ID: 13, Name: "provisioned-contexts", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ProvisionedContextsSet", New: func() mbim.Info { return new(ProvisionedContextsSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ProvisionedContextsResponse", New: func() mbim.Info { return new(ProvisionedContextsResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "ProvisionedContextsNotify", New: func() mbim.Info { return new(ProvisionedContextsNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 		{ID: 14, Name: "service-activation", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ServiceActivationSet", New: func() mbim.Info { return new(ServiceActivationSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ServiceActivationResponse", New: func() mbim.Info { return new(ServiceActivationResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 15, Name: "ip-configuration", Set: false, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "IpConfigurationQuery", New: func() mbim.Info { return new(IpConfigurationQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "IpConfigurationResponse", New: func() mbim.Info { return new(IpConfigurationResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "IpConfigurationNotify", New: func() mbim.Info { return new(IpConfigurationNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 		{ID: 16, Name: "device-services", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "DeviceServicesResponse", New: func() mbim.Info { return new(DeviceServicesResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 19, Name: "device-service-subscribe-list", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "DeviceServiceSubscribeListSet", New: func() mbim.Info { return new(DeviceServiceSubscribeListSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "DeviceServiceSubscribeListResponse", New: func() mbim.Info { return new(DeviceServiceSubscribeListResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 20, Name: "packet-statistics", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "PacketStatisticsResponse", New: func() mbim.Info { return new(PacketStatisticsResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 21, Name: "network-idle-hint", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "NetworkIdleHintSet", New: func() mbim.Info { return new(NetworkIdleHintSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "NetworkIdleHintResponse", New: func() mbim.Info { return new(NetworkIdleHintResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 22, Name: "emergency-mode", Set: false, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "EmergencyModeResponse", New: func() mbim.Info { return new(EmergencyModeResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "EmergencyModeNotify", New: func() mbim.Info { return new(EmergencyModeNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 		{ID: 23, Name: "ip-packet-filters", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "IpPacketFiltersSet", New: func() mbim.Info { return new(IpPacketFiltersSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "IpPacketFiltersQuery", New: func() mbim.Info { return new(IpPacketFiltersQuery) }},
@@ -6705,13 +6705,13 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx3, Type: "IpPacketFiltersSetV3", New: func() mbim.Info { return new(IpPacketFiltersSetV3) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx3, Type: "IpPacketFiltersQueryV3", New: func() mbim.Info { return new(IpPacketFiltersQueryV3) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx3, Type: "IpPacketFiltersResponseV3", New: func() mbim.Info { return new(IpPacketFiltersResponseV3) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 4, 4}, {2, 2, 5, 5}, {3, 3, 6, 6}, {0, 0, 0, 0}}},
 		{ID: 24, Name: "multicarrier-providers", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "MulticarrierProvidersSet", New: func() mbim.Info { return new(MulticarrierProvidersSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "MulticarrierProvidersResponse", New: func() mbim.Info { return new(MulticarrierProvidersResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MulticarrierProvidersNotify", New: func() mbim.Info { return new(MulticarrierProvidersNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 	},
 }
 

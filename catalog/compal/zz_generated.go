@@ -105,7 +105,7 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "at-command", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "AtCommandQuery", New: func() mbim.Info { return new(AtCommandQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtCommandResponse", New: func() mbim.Info { return new(AtCommandResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

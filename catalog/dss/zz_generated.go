@@ -117,7 +117,7 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "connect", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ConnectSet", New: func() mbim.Info { return new(ConnectSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

@@ -105,7 +105,7 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "at-command", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "AtCommandSet", New: func() mbim.Info { return new(AtCommandSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtCommandResponse", New: func() mbim.Info { return new(AtCommandResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

@@ -123,7 +123,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx2, Type: "ModemRebootSetV2", New: func() mbim.Info { return new(ModemRebootSetV2) }},
-		}},
+		}, Index: [4][4]uint8{{1, 3, 3, 3}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

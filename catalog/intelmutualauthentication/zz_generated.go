@@ -129,7 +129,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "FccLockSet", New: func() mbim.Info { return new(FccLockSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "FccLockResponse", New: func() mbim.Info { return new(FccLockResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 	},
 }
 

@@ -264,7 +264,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "RfimResponse", New: func() mbim.Info { return new(RfimResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "RfimNotify", New: func() mbim.Info { return new(RfimNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 	},
 }
 

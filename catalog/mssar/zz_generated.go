@@ -540,13 +540,13 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ConfigSet", New: func() mbim.Info { return new(ConfigSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ConfigResponse", New: func() mbim.Info { return new(ConfigResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "transmission-status", Set: true, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "TransmissionStatusSet", New: func() mbim.Info { return new(TransmissionStatusSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "TransmissionStatusResponse", New: func() mbim.Info { return new(TransmissionStatusResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "TransmissionStatusNotify", New: func() mbim.Info { return new(TransmissionStatusNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 	},
 }
 

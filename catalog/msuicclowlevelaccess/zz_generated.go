@@ -1536,47 +1536,47 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "atr", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtrResponse", New: func() mbim.Info { return new(AtrResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "open-channel", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "OpenChannelSet", New: func() mbim.Info { return new(OpenChannelSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "OpenChannelResponse", New: func() mbim.Info { return new(OpenChannelResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 3, Name: "close-channel", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "CloseChannelSet", New: func() mbim.Info { return new(CloseChannelSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "CloseChannelResponse", New: func() mbim.Info { return new(CloseChannelResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 4, Name: "apdu", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ApduSet", New: func() mbim.Info { return new(ApduSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ApduResponse", New: func() mbim.Info { return new(ApduResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 5, Name: "terminal-capability", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "TerminalCapabilitySet", New: func() mbim.Info { return new(TerminalCapabilitySet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "TerminalCapabilityResponse", New: func() mbim.Info { return new(TerminalCapabilityResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 6, Name: "reset", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ResetSet", New: func() mbim.Info { return new(ResetSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ResetResponse", New: func() mbim.Info { return new(ResetResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 7, Name: "application-list", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ApplicationListResponse", New: func() mbim.Info { return new(ApplicationListResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 8, Name: "file-status", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "FileStatusQuery", New: func() mbim.Info { return new(FileStatusQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "FileStatusResponse", New: func() mbim.Info { return new(FileStatusResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 9, Name: "read-binary", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ReadBinarySet", New: func() mbim.Info { return new(ReadBinarySet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "ReadBinaryQuery", New: func() mbim.Info { return new(ReadBinaryQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ReadBinaryResponse", New: func() mbim.Info { return new(ReadBinaryResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 10, Name: "read-record", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ReadRecordSet", New: func() mbim.Info { return new(ReadRecordSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "ReadRecordQuery", New: func() mbim.Info { return new(ReadRecordQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ReadRecordResponse", New: func() mbim.Info { return new(ReadRecordResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 	},
 }
 

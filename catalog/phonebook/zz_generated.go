@@ -505,19 +505,19 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ConfigurationResponse", New: func() mbim.Info { return new(ConfigurationResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "ConfigurationNotify", New: func() mbim.Info { return new(ConfigurationNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 		{ID: 2, Name: "read", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "ReadQuery", New: func() mbim.Info { return new(ReadQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ReadResponse", New: func() mbim.Info { return new(ReadResponse) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 3, Name: "delete", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "DeleteSet", New: func() mbim.Info { return new(DeleteSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 4, Name: "write", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "WriteSet", New: func() mbim.Info { return new(WriteSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 	},
 }
 

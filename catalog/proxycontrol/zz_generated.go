@@ -134,10 +134,10 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "configuration", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ConfigurationSet", New: func() mbim.Info { return new(ConfigurationSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "version", Set: false, Query: false, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "VersionNotify", New: func() mbim.Info { return new(VersionNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}, {1, 1, 1, 1}}},
 	},
 }
 

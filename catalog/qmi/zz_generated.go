@@ -109,7 +109,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "MsgSet", New: func() mbim.Info { return new(MsgSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "MsgResponse", New: func() mbim.Info { return new(MsgResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MsgNotify", New: func() mbim.Info { return new(MsgNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 	},
 }
 

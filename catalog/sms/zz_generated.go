@@ -1152,25 +1152,25 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ConfigurationResponse", New: func() mbim.Info { return new(ConfigurationResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "ConfigurationNotify", New: func() mbim.Info { return new(ConfigurationNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}}},
 		{ID: 2, Name: "read", Set: false, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "ReadQuery", New: func() mbim.Info { return new(ReadQuery) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ReadResponse", New: func() mbim.Info { return new(ReadResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "ReadNotify", New: func() mbim.Info { return new(ReadNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 		{ID: 3, Name: "send", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "SendSet", New: func() mbim.Info { return new(SendSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "SendResponse", New: func() mbim.Info { return new(SendResponse) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 4, Name: "delete", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "DeleteSet", New: func() mbim.Info { return new(DeleteSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 5, Name: "message-store-status", Set: false, Query: true, Notify: true, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "MessageStoreStatusResponse", New: func() mbim.Info { return new(MessageStoreStatusResponse) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "MessageStoreStatusNotify", New: func() mbim.Info { return new(MessageStoreStatusNotify) }},
-		}},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 	},
 }
 

@@ -271,7 +271,7 @@ var Service = mbim.ServiceDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "UssdSet", New: func() mbim.Info { return new(UssdSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "UssdResponseMessage", New: func() mbim.Info { return new(UssdResponseMessage) }},
 			{Kind: mbim.KindNotify, MBIMEx: mbim.MBIMEx1, Type: "UssdNotify", New: func() mbim.Info { return new(UssdNotify) }},
-		}},
+		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {3, 3, 3, 3}}},
 	},
 }
 

@@ -308,7 +308,23 @@ func (g *gen) generate() ([]byte, error) {
 			}
 			g.p("\t\t\t{Kind: %s, MBIMEx: %s, Type: %q, New: %s},", kindConst[m.kind], versionConst(m.version), tn, newf)
 		}
-		g.p("\t\t}},")
+		// Index[kind][major-1]: 1 + the index in Messages of the layout in
+		// effect at MBIMEx major.0, or 0.
+		var rows []string
+		for _, k := range []string{"set", "query", "response", "notify"} {
+			var cells []string
+			for major := 1; major <= 4; major++ {
+				best, bestRank := 0, 0
+				for j, m := range ms {
+					if r := versionRank(m.version); m.kind == k && r <= major && r > bestRank {
+						best, bestRank = j+1, r
+					}
+				}
+				cells = append(cells, fmt.Sprint(best))
+			}
+			rows = append(rows, "{"+strings.Join(cells, ", ")+"}")
+		}
+		g.p("\t\t}, Index: [4][4]uint8{%s}},", strings.Join(rows, ", "))
 	}
 	g.p("\t},")
 	g.p("}")
