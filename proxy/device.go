@@ -85,7 +85,7 @@ type device struct {
 	path string // canonical path at creation, for logs and metrics
 
 	mu       sync.Mutex
-	keys     []string // canonical paths the server knows it by
+	keys     []string // keys the server knows it by (see lookupDeviceLocked)
 	openPath string   // path given by the first client; used to (re)open
 	state    devState
 	removed  bool
@@ -633,6 +633,7 @@ func (d *device) openOnce(timeout time.Duration) error {
 	d.mu.Unlock()
 	d.opens.Add(1)
 	d.s.log.Info("device open", "device", d.path, "port", conn.String())
+	d.s.rekey(d)
 
 	// Restore what the clients had set up before a reopen: the merged
 	// subscribe list and the MBIMEx version.

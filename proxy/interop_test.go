@@ -421,3 +421,77 @@ func TestProxyMatchesLibmbim(t *testing.T) {
 		}
 	}
 }
+
+// The simulated modem resets (it hangs up and comes back on a new pty
+// behind the same link) and, separately, forgets the session: the proxy
+// fails what was in flight, reopens, restores the clients' subscriptions
+// and MBIMEx version, and new clients naming the link share the session.
+func TestSimulatedModemResets(t *testing.T) {
+	leakCheck(t)
+	link, m := startSim(t)
+	s, logs := startProxy(t, Config{})
+	a, b := dial(t, s.cfg.Socket), dial(t, s.cfg.Socket)
+	a.setup(link)
+	b.setup(link)
+	if st := a.request(uuidMSBasicExt, cidMSVersion, mbim.CommandQuery, []byte{0, 1, 0, 2}).Status; st != mbim.StatusNone {
+		t.Fatalf("version: %v", st)
+	}
+	// A wants every MS extensions notification; the modem gets the union.
+	a.request(uuidBasicConnect, cidSubscribeList, mbim.CommandSet, subscribeInfo(subEntry{uuidMSBasicExt, nil}))
+
+	// The session is forgotten: NotOpened, then the proxy reopens.
+	m.Inject(sim.Event{Type: "suspend"})
+	if r := b.request(uuidBasicConnect, 3, mbim.CommandQuery, nil); r.Type != mbim.TypeFunctionError || r.ErrorCode != mbim.ErrNotOpened {
+		t.Fatalf("after suspend: %v", r.String())
+	}
+	waitUntil(t, "reopen after suspend", func() bool {
+		ds := s.Metrics().Devices
+		return len(ds) == 1 && ds[0].State == "open" && ds[0].Opens == 2
+	})
+	if r := b.request(uuidBasicConnect, 3, mbim.CommandQuery, nil); r.Type != mbim.TypeCommandDone || r.Status != mbim.StatusNone {
+		t.Fatalf("after reopen: %v", r.String())
+	}
+
+	// The modem resets: it hangs up and comes back after 300 ms on a new
+	// pty behind the link.
+	real0, _ := filepath.EvalSymlinks(link)
+	m.Inject(sim.Event{Type: "reset"})
+	waitUntil(t, "the proxy notices", func() bool { return s.Metrics().Devices[0].Losses == 2 })
+	// Take the freed pty number, so the modem comes back as another node.
+	blocker, err := transport.NewPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	waitUntil(t, "reopen after reset", func() bool {
+		ds := s.Metrics().Devices
+		return len(ds) == 1 && ds[0].State == "open" && ds[0].Opens == 3
+	})
+	real1, _ := filepath.EvalSymlinks(link)
+	if real1 == real0 {
+		t.Fatalf("the modem came back as %s again", real0)
+	}
+	for _, c := range []*rawClient{a, b} {
+		if r := c.request(uuidBasicConnect, cidDeviceCaps, mbim.CommandQuery, nil); r.Type != mbim.TypeCommandDone || r.Status != mbim.StatusNone {
+			t.Fatalf("after reset: %v\n%s", r.String(), logs)
+		}
+	}
+	// A new client naming the link (or the new node) shares the session.
+	c := dial(t, s.cfg.Socket)
+	c.setup(link)
+	d := dial(t, s.cfg.Socket)
+	d.setup(real1)
+	if ds := s.Metrics().Devices; len(ds) != 1 || ds[0].Opens != 3 || ds[0].Clients != 4 {
+		t.Fatalf("devices after the reset: %+v", ds)
+	}
+	// The MBIMEx version was restored: the modem answers with the 2.0
+	// layouts again (mbimcli would print them), and new clients are told.
+	if v := s.Metrics().Devices[0].MBIMExVersion; v != "2.00" {
+		t.Fatalf("version after reset: %q", v)
+	}
+	c.close()
+	d.close()
+	a.close()
+	b.close()
+	waitUntil(t, "the device is closed with its last client", func() bool { return len(s.Metrics().Devices) == 0 })
+}

@@ -347,14 +347,31 @@ func canonicalPath(p string) (string, error) {
 	return filepath.EvalSymlinks(abs)
 }
 
-// lookupDevice returns the device for canon, creating it (closed) if
-// needed. Called with s.mu held.
+// aliasKey is the key under which a device is also known by the path its
+// first client gave, so that a client using that path finds it even when
+// the path now resolves elsewhere (a modem that came back as another node,
+// a simulator's new pty behind the same link).
+func aliasKey(given string) string {
+	if abs, err := filepath.Abs(given); err == nil && !strings.HasPrefix(given, "@") && !strings.HasPrefix(given, "unix") {
+		given = abs
+	}
+	return "path:" + given
+}
+
+// lookupDeviceLocked returns the device for canon (or for the path given),
+// creating it (closed) if needed. Called with s.mu held.
 func (s *Server) lookupDeviceLocked(canon, given string) *device {
 	if d := s.devices[canon]; d != nil {
 		return d
 	}
+	alias := aliasKey(given)
+	if d := s.devices[alias]; d != nil {
+		return d
+	}
 	d := newDevice(s, canon, given)
+	d.keys = append(d.keys, alias)
 	s.devices[canon] = d
+	s.devices[alias] = d
 	return d
 }
 
@@ -365,4 +382,36 @@ func (s *Server) forgetDeviceLocked(d *device) {
 			delete(s.devices, k)
 		}
 	}
+}
+
+// rekey records where d's path leads after a (re)open: clients naming the
+// new real path share d, and the old one, which may now be another
+// device, no longer leads to it.
+func (s *Server) rekey(d *device) {
+	canon, err := canonicalPath(d.openPath)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.removed || slices.Contains(d.keys, canon) {
+		return
+	}
+	if other := s.devices[canon]; other != nil && other != d {
+		s.log.Warn("device reopened at a path another session uses", "device", d.path, "path", canon)
+		return
+	}
+	keys := d.keys[:0]
+	for _, k := range d.keys {
+		if strings.HasPrefix(k, "path:") {
+			keys = append(keys, k)
+		} else if s.devices[k] == d {
+			delete(s.devices, k)
+		}
+	}
+	d.keys = append(keys, canon)
+	s.devices[canon] = d
+	s.log.Info("device now at another path", "device", d.path, "path", canon)
 }

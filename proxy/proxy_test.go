@@ -523,3 +523,51 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A client that floods the proxy with requests and never reads the
+// answers holds at most MaxInFlight requests at the device, is dropped
+// once its queue is full, and does not slow the others down much.
+func TestFloodingClient(t *testing.T) {
+	leakCheck(t)
+	dev := newFakeDev(t)
+	s, _ := startProxy(t, Config{ClientQueue: 64, MaxInFlight: 8})
+	good := dial(t, s.cfg.Socket)
+	good.setup(dev.link)
+	flood := dial(t, s.cfg.Socket)
+	flood.setup(dev.link)
+	flood.gate.Lock() // never reads again
+	defer flood.gate.Unlock()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		payload := bytes.Repeat([]byte("x"), 200)
+		for tid := uint32(100); ; tid++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if flood.conn.WriteMessage(buildCommand(tid, uuidVendor, 1, mbim.CommandQuery, payload)) != nil {
+				return
+			}
+		}
+	}()
+	var worst time.Duration
+	for i := range 200 {
+		start := time.Now()
+		m := good.request(uuidVendor, 1, mbim.CommandQuery, []byte(itoa(i)))
+		if string(m.InformationBuffer) != itoa(i) {
+			t.Fatalf("good client got %v", m.String())
+		}
+		worst = max(worst, time.Since(start))
+	}
+	waitUntil(t, "flooder dropped", func() bool { return s.Metrics().Dropped == 1 })
+	close(stop)
+	flood.conn.Close()
+	<-done
+	t.Logf("slowest answer to the good client while flooded: %v", worst)
+	if worst > 2*time.Second {
+		t.Errorf("the good client waited %v", worst)
+	}
+}
