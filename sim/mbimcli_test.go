@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gombim/gombim/catalog/mssar"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -450,4 +451,67 @@ func TestMbimcliUICC(t *testing.T) {
 		{args: []string{"--ms-set-uicc-reset=disable"}, want: []string{"pass through action: disabled"}},
 	}
 	run(t, m, link, steps)
+}
+
+func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
+	sc := scenario(func(s *Scenario) {
+		s.SAR = SARConfig{Mode: mssar.SarControlModeOs, Backoff: true, Antennas: 3, Indices: []uint32{1, 2, 3}, MaxBackoffIndex: 6}
+		s.NITZ = NITZConfig{Offset: Duration(-36 * time.Hour), TimeZone: -300, DST: 60}
+		s.Timings.Reset = Duration(100 * time.Millisecond)
+	})
+	m, link := startPTY(t, sc)
+	nitz := m.NetworkTime().Add(-2 * time.Second).UTC() // the minute may turn while mbimcli runs
+	steps := []step{
+		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: os", "Backoff state: enabled", "Wi-Fi hardware state: integrated",
+			"Config states: 3", "Antenna index: 2\n\t\t  Backoff index: 3"}},
+		{args: []string{"--ms-set-sar-config=device,disabled,[{1,6},{2,0}]"}, want: []string{"Mode: device", "Backoff state: disabled",
+			"Antenna index: 0\n\t\t  Backoff index: 1", "Antenna index: 1\n\t\t  Backoff index: 6", "Antenna index: 2\n\t\t  Backoff index: 0"}},
+		{args: []string{"--ms-set-sar-config=os,enabled,[{0,7}]"}, want: []string{"InvalidParameters"}},
+		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: device", "Antenna index: 1\n\t\t  Backoff index: 6"}},
+		{args: []string{"--ms-query-transmission-status"}, want: []string{"notification: disabled", "status: inactive", "hysteresis timer: (3)"}},
+		{args: []string{"--ms-set-transmission-status=enabled,1"}, want: []string{"notification: enabled", "hysteresis timer: (1)"}},
+		{args: []string{"--connect=access-string=internet"}, want: []string{"Successfully connected"}},
+		{args: []string{"--ms-query-transmission-status"}, want: []string{"notification: enabled", "status: active", "hysteresis timer: (1)"}},
+		{args: []string{"--disconnect"}, want: []string{"Successfully disconnected"}},
+		{args: []string{"--atds-query-signal"}, want: []string{"RSSI: -73 dBm", "BER: < 0.2%", "RSCP: unknown", "RSRQ: -10.00 dBm",
+			"RSRP: -95 dBm", "RSSNR: 12 dB"}},
+		{args: []string{"--atds-query-location"}, want: []string{"LAC: 1234", "TAC: 2345", "Cell ID: 1a2b3c"}},
+		{args: []string{"--ms-query-nitz"}, want: []string{"Date: " + nitz.Format("02/01/2006"), "Time: " + nitz.Format("15:04"),
+			// libmbim prints the offset as the UINT32 of the specification:
+			// -300 is 4294966996.
+			"Time zone offset minutes: 4294966996", "Daylight saving time offset minutes: 60", "Data class: lte"}},
+		{args: []string{"--ms-notify-host-shutdown"}, want: []string{"Successfully notified that host is shutting down"},
+			check: func(t *testing.T, m *Modem) {
+				if n := m.HostShutdowns(); n != 1 {
+					t.Errorf("%d host shutdowns", n)
+				}
+			}},
+		{args: []string{"--set-radio-state=off"}, want: []string{"Software radio state: 'off'"}},
+		{args: []string{"--atds-query-signal"}, want: []string{"RSSI: unknown", "RSRP: unknown"}},
+		{args: []string{"--ms-query-nitz"}, want: []string{"NotRegistered"}},
+		// The reboot is a device reset: the device goes and comes back in
+		// its power-up state (radio on, SAR as the scenario says). mbimcli
+		// would close the device it asked to reboot, and time out.
+		{args: []string{"--intel-modem-reboot", "--no-close"}, want: []string{"Successfully requested modem to reboot"},
+			check: func(t *testing.T, m *Modem) { waitLink(t, link) }},
+		{args: []string{"--query-radio-state"}, want: []string{"Software radio state: 'on'"}},
+		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: os", "Antenna index: 1\n\t\t  Backoff index: 2"}},
+	}
+	run(t, m, link, steps)
+}
+
+// waitLink waits for the pty link to come back after a device reset.
+func waitLink(t *testing.T, link string) {
+	t.Helper()
+	time.Sleep(50 * time.Millisecond) // the hang-up
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(link); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the device did not come back after the reset")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -52,6 +52,7 @@ type Scenario struct {
 	USSD      USSDConfig      `json:"ussd"`
 	Phonebook PhonebookConfig `json:"phonebook"`
 	UICC      UICCConfig      `json:"uicc"`
+	SAR       SARConfig       `json:"sar"`
 	NITZ      NITZConfig      `json:"nitz"`
 }
 
