@@ -103,6 +103,7 @@ type device struct {
 	verQuery []byte // information buffer of the VERSION query that agreed it
 	verInd   []byte // proxy-control VERSION indication for new clients
 	empty    *time.Timer
+	emptyTok any // identifies the current empty timer
 	dead     chan struct{}
 
 	snap atomic.Pointer[[]*client] // clients, for the indication fan-out
@@ -223,7 +224,7 @@ func (s *Server) attach(c *client, canon, given string, timeout time.Duration, c
 	d.updateSnapLocked()
 	if d.empty != nil {
 		d.empty.Stop()
-		d.empty = nil
+		d.empty, d.emptyTok = nil, nil
 	}
 	fail := func(dd *device, err error) {
 		if err != nil {
@@ -315,33 +316,32 @@ func (d *device) detach(c *client) {
 		d.updateUnion(nil)
 		return
 	}
-	if d.state == stateOpen && !d.removed && !s.closed {
-		switch t := s.cfg.EmptyTimeout; {
-		case t == 0:
-			d.removed = true
-			s.forgetDeviceLocked(d)
-			s.wg.Add(1)
-			d.mu.Unlock()
-			s.mu.Unlock()
-			go func() {
-				defer s.wg.Done()
-				d.shutdown("no clients left")
-			}()
-			return
-		case t > 0:
-			d.empty = time.AfterFunc(t, d.emptyExpired)
-		}
-	}
+	d.idleLocked()
 	d.mu.Unlock()
 	s.mu.Unlock()
 	d.updateUnion(nil)
 }
 
-func (d *device) emptyExpired() {
+// idleLocked starts the empty timeout of an open device without clients
+// (with EmptyTimeout 0, a timer of 0: it closes at once). Called with s.mu
+// and d.mu held.
+func (d *device) idleLocked() {
+	if len(d.clients) > 0 || d.state != stateOpen || d.removed || d.s.closed || d.empty != nil {
+		return
+	}
+	if t := d.s.cfg.EmptyTimeout; t >= 0 {
+		tok := new(struct{ t *time.Timer })
+		d.emptyTok = tok
+		tok.t = time.AfterFunc(t, func() { d.emptyExpired(tok) })
+		d.empty = tok.t
+	}
+}
+
+func (d *device) emptyExpired(tok any) {
 	s := d.s
 	s.mu.Lock()
 	d.mu.Lock()
-	if len(d.clients) > 0 || d.removed || s.closed {
+	if d.emptyTok != tok || len(d.clients) > 0 || d.removed || s.closed {
 		d.mu.Unlock()
 		s.mu.Unlock()
 		return
@@ -362,7 +362,7 @@ func (d *device) shutdown(reason string) {
 	d.removed = true
 	if d.empty != nil {
 		d.empty.Stop()
-		d.empty = nil
+		d.empty, d.emptyTok = nil, nil
 	}
 	wasOpen := d.state == stateOpen
 	gen := d.gen
@@ -634,6 +634,11 @@ func (d *device) openOnce(timeout time.Duration) error {
 	d.opens.Add(1)
 	d.s.log.Info("device open", "device", d.path, "port", conn.String())
 	d.s.rekey(d)
+	d.s.mu.Lock()
+	d.mu.Lock()
+	d.idleLocked() // its clients may have left while it opened
+	d.mu.Unlock()
+	d.s.mu.Unlock()
 
 	// Restore what the clients had set up before a reopen: the merged
 	// subscribe list and the MBIMEx version.

@@ -571,3 +571,17 @@ func TestFloodingClient(t *testing.T) {
 		t.Errorf("the good client waited %v", worst)
 	}
 }
+
+// A client that leaves while the device is still opening does not leave
+// it open without clients.
+func TestLeaveWhileOpening(t *testing.T) {
+	leakCheck(t)
+	dev := newFakeDev(t)
+	dev.set(func(d *fakeDev) { d.openDelay = 200 * time.Millisecond })
+	s, _ := startProxy(t, Config{EmptyTimeout: 50 * time.Millisecond})
+	c := dial(t, s.cfg.Socket)
+	c.write(buildCommand(1, uuidProxyControl, cidProxyConfiguration, mbim.CommandSet, configurationInfo(dev.link, 5)))
+	waitUntil(t, "OPEN sent", func() bool { return dev.opens.Load() == 1 })
+	c.close()
+	waitUntil(t, "device closed", func() bool { return dev.closes.Load() == 1 && len(s.Metrics().Devices) == 0 })
+}
