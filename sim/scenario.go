@@ -53,6 +53,8 @@ type Scenario struct {
 	Phonebook PhonebookConfig `json:"phonebook"`
 	UICC      UICCConfig      `json:"uicc"`
 	SAR       SARConfig       `json:"sar"`
+	STK       STKConfig       `json:"stk"`
+	Auth      AuthConfig      `json:"auth"`
 	NITZ      NITZConfig      `json:"nitz"`
 }
 
