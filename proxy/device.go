@@ -120,8 +120,9 @@ type device struct {
 // in progress (see writeStream).
 type combiner struct {
 	mu    sync.Mutex
-	busy  bool
-	pend  []byte
+	busy  bool                // a goroutine is writing to rw
+	rw    transport.RawWriter // the connection it writes to
+	pend  []byte              // messages for rw, written next
 	spare []byte
 }
 

@@ -76,12 +76,17 @@ func isStreamPort(conn transport.Conn) bool {
 func (d *device) writeStream(rw transport.RawWriter, b []byte) error {
 	cw := &d.cw
 	cw.mu.Lock()
-	if cw.busy {
+	switch {
+	case cw.busy && cw.rw == rw:
 		cw.pend = append(cw.pend, b...)
 		cw.mu.Unlock()
 		return nil // a failure shows as the device hanging up
+	case cw.busy:
+		// Still writing to a connection that has been replaced: go alone.
+		cw.mu.Unlock()
+		return rw.WriteRaw(b)
 	}
-	cw.busy = true
+	cw.busy, cw.rw = true, rw
 	cw.mu.Unlock()
 	err := rw.WriteRaw(b)
 	if err == nil {
@@ -90,7 +95,7 @@ func (d *device) writeStream(rw transport.RawWriter, b []byte) error {
 	for {
 		cw.mu.Lock()
 		if len(cw.pend) == 0 {
-			cw.busy = false
+			cw.busy, cw.rw = false, nil
 			cw.mu.Unlock()
 			return err
 		}
