@@ -585,3 +585,29 @@ func TestLeaveWhileOpening(t *testing.T) {
 	c.close()
 	waitUntil(t, "device closed", func() bool { return dev.closes.Load() == 1 && len(s.Metrics().Devices) == 0 })
 }
+
+// A request the device never answers is forgotten after the request
+// timeout and counted; the client is not answered (as with libmbim's
+// proxy) and its in-flight slot is freed.
+func TestRequestTimeout(t *testing.T) {
+	leakCheck(t)
+	dev := newFakeDev(t)
+	dev.set(func(d *fakeDev) { d.hold[42] = true })
+	s, _ := startProxy(t, Config{RequestTimeout: 300 * time.Millisecond, MaxInFlight: 1})
+	c := dial(t, s.cfg.Socket)
+	c.setup(dev.link)
+	c.write(buildCommand(77, uuidBasicConnect, 42, mbim.CommandQuery, nil))
+	// With one slot, this waits until the first request is forgotten.
+	start := time.Now()
+	m := c.request(uuidVendor, 1, mbim.CommandQuery, []byte("after"))
+	if string(m.InformationBuffer) != "after" || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("second request: %v after %v", m.String(), time.Since(start))
+	}
+	if b := c.tryWait(100*time.Millisecond, isTID(77)); b != nil {
+		t.Fatalf("the forgotten request was answered: %s", describe([][]byte{b}))
+	}
+	mt := s.Metrics()
+	if mt.Clients[0].Timeouts != 1 || mt.Devices[0].Timeouts != 1 {
+		t.Fatalf("timeouts: client %d, device %d", mt.Clients[0].Timeouts, mt.Devices[0].Timeouts)
+	}
+}
