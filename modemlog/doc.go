@@ -55,6 +55,10 @@
 //	         could not deliver (a malformed NTB, frames the kernel
 //	         dropped).
 //	link     "reason": the network interface went down.
+//	event    "reason": something else that happened to the capture, in
+//	         words: the logging configuration the modem chose, a modem
+//	         reset and the control session opened again, the DSS session
+//	         activated or deactivated (gombim modem-log records them).
 //
 // A record may carry "recovered": true, see below.
 //

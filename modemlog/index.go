@@ -25,6 +25,7 @@ const (
 	RecDelete  = "delete"  // a data file was deleted (max-files, or found missing)
 	RecLoss    = "loss"    // the source reported data lost before it reached us
 	RecLink    = "link"    // the network interface went down or came back
+	RecEvent   = "event"   // something else happened to the capture (the modem's logging configuration, a reset, the DSS session)
 )
 
 // Record is one line of the index. Which members are present depends on

@@ -431,7 +431,8 @@ func (w *Writer) RecordLoss(count, bytes int64, reason string) error {
 }
 
 // RecordEvent notes a capture event in the index: typ is RecSource (with
-// the source's description) or RecLink.
+// the source's description), RecLink or RecEvent (with what happened as
+// the reason).
 func (w *Writer) RecordEvent(typ, source, reason string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
