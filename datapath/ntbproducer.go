@@ -65,13 +65,15 @@ func NewNTBStreamProducer(w io.Writer, opts NTBProducerOptions) (*NTBStreamProdu
 		return nil, fmt.Errorf("datapath: NTB producer: %w", err)
 	}
 	// The largest datagram that fits in an empty block, found by trying:
-	// it depends on the header, NDP and alignment settings.
+	// it depends on the header, NDP and alignment settings. One probe
+	// builder and one datagram buffer serve every try.
 	lo, hi := 0, b.MaxSize
+	scratch := make([]byte, hi)
+	probe = *b
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		probe := *b
 		probe.Reset()
-		if probe.Add(ntb.DSS, 0, make([]byte, mid)) == nil {
+		if probe.Add(ntb.DSS, 0, scratch[:mid]) == nil {
 			lo = mid
 		} else {
 			hi = mid - 1
