@@ -112,14 +112,21 @@ func logNTBOptions(l LoggingConfig, desc string) datapath.NTBProducerOptions {
 }
 
 // logNTBMaxDatagram is the largest segment that fits in one NTB on the
-// socket.
+// socket. Every modem checks its scenario: the answers are kept.
 func logNTBMaxDatagram(l LoggingConfig) (int, error) {
+	key := fmt.Sprint(l.NTBFormat, l.NTBMaxSize)
+	if v, ok := ntbMaxDatagrams.Load(key); ok {
+		return v.(int), nil
+	}
 	p, err := datapath.NewNTBStreamProducer(io.Discard, logNTBOptions(l, "probe"))
 	if err != nil {
 		return 0, err
 	}
+	ntbMaxDatagrams.Store(key, p.MaxDatagram())
 	return p.MaxDatagram(), nil
 }
+
+var ntbMaxDatagrams sync.Map // "format size" → int
 
 // LogCount counts log segments.
 type LogCount struct {
