@@ -241,6 +241,8 @@ func TestMbimcliMSBasicConnectExtensions(t *testing.T) {
 			"EARFCN: 1300", "RSRP: -95 dBm", "Neighboring LTE cells: 1"}},
 		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-base-stations-info"}, want: []string{"System subtype: none",
 			"Physical cell id: 101"}},
+		// Not before MBIMEx 3.0.
+		{args: []string{"--ms-query-registration-parameters"}, want: []string{"NoDeviceSupport"}},
 		{args: []string{"--device-open-ms-mbimex-v3", "--ms-query-registration-parameters"}, want: []string{"MICO mode: disabled",
 			"Default PDU activation: likely"}},
 		{args: []string{"--device-open-ms-mbimex-v3", "--ms-set-registration-parameters=mico-mode=enabled,drx-cycle=64,ladn-info=requested,default-pdu-activation-hint=unlikely,re-register-if-needed=yes"},
@@ -460,7 +462,6 @@ func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
 		s.Timings.Reset = Duration(100 * time.Millisecond)
 	})
 	m, link := startPTY(t, sc)
-	nitz := m.NetworkTime().Add(-2 * time.Second).UTC() // the minute may turn while mbimcli runs
 	steps := []step{
 		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: os", "Backoff state: enabled", "Wi-Fi hardware state: integrated",
 			"Config states: 3", "Antenna index: 2\n\t\t  Backoff index: 3"}},
@@ -476,7 +477,7 @@ func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
 		{args: []string{"--atds-query-signal"}, want: []string{"RSSI: -73 dBm", "BER: < 0.2%", "RSCP: unknown", "RSRQ: -10.00 dBm",
 			"RSRP: -95 dBm", "RSSNR: 12 dB"}},
 		{args: []string{"--atds-query-location"}, want: []string{"LAC: 1234", "TAC: 2345", "Cell ID: 1a2b3c"}},
-		{args: []string{"--ms-query-nitz"}, want: []string{"Date: " + nitz.Format("02/01/2006"), "Time: " + nitz.Format("15:04"),
+		{args: []string{"--ms-query-nitz"}, want: []string{
 			// libmbim prints the offset as the UINT32 of the specification:
 			// -300 is 4294966996.
 			"Time zone offset minutes: 4294966996", "Daylight saving time offset minutes: 60", "Data class: lte"}},
@@ -498,6 +499,18 @@ func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
 		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: os", "Antenna index: 1\n\t\t  Backoff index: 2"}},
 	}
 	run(t, m, link, steps)
+
+	// The network time: the real clock 36 hours back, given in UTC.
+	out := mbimcli(t, link, "--ms-query-nitz")
+	want := m.NetworkTime()
+	d := regexp.MustCompile(`Date: (\S+)\s+Time: (\S+)`).FindStringSubmatch(out)
+	if d == nil {
+		t.Fatalf("NITZ:\n%s", out)
+	}
+	got, err := time.Parse("02/01/2006 15:04:05", d[1]+" "+d[2])
+	if err != nil || want.Sub(got).Abs() > 5*time.Second {
+		t.Errorf("NITZ %s %s, network time %v (%v)", d[1], d[2], want.UTC(), err)
+	}
 }
 
 // waitLink waits for the pty link to come back after a device reset.
