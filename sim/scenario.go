@@ -56,6 +56,10 @@ type Scenario struct {
 	STK       STKConfig       `json:"stk"`
 	Auth      AuthConfig      `json:"auth"`
 	NITZ      NITZConfig      `json:"nitz"`
+
+	// UEPolicy is the UE policies (URSP rules) the network sends, as
+	// MBIMEx 4.0 UE policy carries them (hex; none by default).
+	UEPolicy mbim.Bytes `json:"ue_policy"`
 }
 
 // scenarioChecks check and complete the scenario keys of services added in
