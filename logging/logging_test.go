@@ -26,7 +26,7 @@ import (
 // rig is a simulated modem served on a Unix socket, with its log data
 // socket, and the host's options for it.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	m      *sim.Modem
 	path   string
 	events *eventLog
@@ -64,7 +64,7 @@ func (l *eventLog) String() string {
 	return b.String()
 }
 
-func newRig(t *testing.T, sc *sim.Scenario) *rig {
+func newRig(t testing.TB, sc *sim.Scenario) *rig {
 	t.Helper()
 	if sc == nil {
 		sc = sim.DefaultScenario()
@@ -138,7 +138,7 @@ func capture(t *testing.T, st *logging.Stream, opts modemlog.Options) (string, <
 
 // onDisk returns the length and SHA-256 of the data files of dir in index
 // order, checking the index against them.
-func onDisk(t *testing.T, dir string) (int64, string, *modemlog.Index) {
+func onDisk(t testing.TB, dir string) (int64, string, *modemlog.Index) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, modemlog.IndexName))
 	if err != nil {
