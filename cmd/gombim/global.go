@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -218,21 +217,10 @@ func (g *globalOptions) open(ctx context.Context, c *Command, stderr io.Writer) 
 		if g.verbose {
 			m.SetLogger(func(format string, args ...any) { fmt.Fprintf(stderr, "sim: "+format+"\n", args...) })
 		}
-		var once sync.Once
-		var stop func()
-		opts.Dial = func(context.Context, string, transport.Options) (transport.Conn, error) {
-			var conn transport.Conn
-			once.Do(func() { conn, stop = m.StartInProcess() })
-			if conn == nil {
-				return nil, errors.New("the simulated modem is already in use")
-			}
-			return conn, nil
-		}
-		d.cleanup = append(d.cleanup, func() {
-			if stop != nil {
-				stop()
-			}
-		})
+		// Dialled again after a device reset, as a real device is reopened.
+		dial, stop := m.Dialer()
+		opts.Dial = func(ctx context.Context, _ string, _ transport.Options) (transport.Conn, error) { return dial(ctx) }
+		d.cleanup = append(d.cleanup, stop)
 	case g.proxy:
 		devPath := path
 		if !strings.HasPrefix(path, "@") && !strings.HasPrefix(path, "unix") {
