@@ -344,6 +344,8 @@ func stopText(d time.Duration) string {
 	return "press Ctrl-C to stop"
 }
 
+var modemLogSims atomic.Int64
+
 // startModemLogSim creates the simulated modem of -d sim[:FILE] and serves
 // it on a Unix socket; it returns the modem, the address for -d, and what
 // stops it.
@@ -362,9 +364,10 @@ func startModemLogSim(ctx context.Context, c *Command, g *globalOptions, stderr 
 	if g.verbose {
 		m.SetLogger(func(format string, args ...any) { fmt.Fprintf(stderr, "sim: "+format+"\n", args...) })
 	}
-	addr := fmt.Sprintf("@gombim-modem-log-%d", os.Getpid())
+	n := modemLogSims.Add(1)
+	addr := fmt.Sprintf("@gombim-modem-log-%d-%d", os.Getpid(), n)
 	if runtime.GOOS != "linux" {
-		addr = filepath.Join(os.TempDir(), fmt.Sprintf("gombim-modem-log-%d.sock", os.Getpid()))
+		addr = filepath.Join(os.TempDir(), fmt.Sprintf("gombim-modem-log-%d-%d.sock", os.Getpid(), n))
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	wait, err := m.StartUnix(sctx, addr)
