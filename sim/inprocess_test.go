@@ -121,3 +121,26 @@ func pipeCommand(t *testing.T, hc transport.Conn, svc mbim.UUID, cid uint32, ct 
 	}
 	return d.Info
 }
+
+// MBIM has no manufacturer or model: device caps' HardwareInfo carries
+// them when the scenario gives no hardware string.
+func TestManufacturerAndModel(t *testing.T) {
+	sc, err := ParseScenario([]byte(`{"device":{"hardware":"","manufacturer":"Acme","model":"LTE-X1"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial, stop := m.Dialer()
+	defer stop()
+	hc, err := dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeOpen(t, hc)
+	if caps := pipeCommand(t, hc, bc.UUID, bc.CIDDeviceCaps, mbim.CommandQuery, nil).(*bc.DeviceCapsResponse); caps.HardwareInfo != "Acme LTE-X1" {
+		t.Errorf("HardwareInfo %q", caps.HardwareInfo)
+	}
+}

@@ -471,6 +471,11 @@ func (s *Scenario) Check() error {
 	default:
 		return fmt.Errorf("scenario: mbimex %s: want 1.0, 2.0, 3.0 or 4.0", s.MBIMEx)
 	}
+	if s.Device.Hardware == "" {
+		// MBIM carries no manufacturer or model: HardwareInfo of device
+		// caps is where hosts look for them.
+		s.Device.Hardware = strings.TrimSpace(s.Device.Manufacturer + " " + s.Device.Model)
+	}
 	if s.Device.MaxSessions == 0 {
 		s.Device.MaxSessions = 1
 	}
