@@ -821,20 +821,69 @@ func TestSimUnansweredDiscovery(t *testing.T) {
 	}
 }
 
-// Faults of the OPEN exchange that the simulator cannot produce yet; the
-// session's handling of them is tested by hand over a pipe
-// (TestOpenRetries, TestCloseBeforeOpen).
+// Faults of the OPEN and CLOSE exchanges, produced by the simulator (the
+// same as TestOpenRetries, TestCloseBeforeOpen and TestCloseWithoutCloseDone
+// play by hand over a pipe).
 func TestSimOpenFaults(t *testing.T) {
-	t.Run("open-dropped", func(t *testing.T) {
-		t.Skip("sim: fault drop not implemented for OPEN (FaultDrop applies to commands only); see TestOpenRetries")
-	})
-	t.Run("open-not-opened", func(t *testing.T) {
-		t.Skip("sim: fault answering OPEN with FUNCTION_ERROR not-opened not implemented; see TestCloseBeforeOpen/not-opened")
-	})
-	t.Run("open-done-failure", func(t *testing.T) {
-		t.Skip("sim: fault answering OPEN with a failed OPEN_DONE not implemented; see TestCloseBeforeOpen/open-failed")
-	})
-	t.Run("close-unanswered", func(t *testing.T) {
-		t.Skip("sim: fault leaving CLOSE unanswered not implemented; see TestCloseWithoutCloseDone")
-	})
+	for _, kind := range transports {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Run("open-dropped", func(t *testing.T) {
+				checkLeaks(t)
+				log, lb := testLogger(t)
+				d := startSim(t, kind, withScenario(func(sc *sim.Scenario) {
+					sc.Faults = []sim.Fault{{Kind: sim.FaultDrop, Message: "open", Count: 2}}
+				}))
+				start := time.Now()
+				s := d.open(t, Options{OpenRetryInterval: 40 * time.Millisecond, Logger: log})
+				if el := time.Since(start); el < 120*time.Millisecond {
+					t.Errorf("opened within %v; two dropped OPENs take waits of 40ms then 80ms", el)
+				}
+				lb.waitFor(t, "sending it again")
+				if f := d.m.FaultsFired(); f[0] != 2 {
+					t.Errorf("OPEN dropped %d times, want 2", f[0])
+				}
+				if _, err := s.DeviceCaps(ctxT(t)); err != nil {
+					t.Fatal(err)
+				}
+			})
+			// OPEN refused (FUNCTION_ERROR not-opened, or a failed
+			// OPEN_DONE): the session closes and opens again.
+			for _, f := range []sim.Fault{
+				{Kind: sim.FaultFunctionError, Message: "open", Error: "not-opened", Count: 1},
+				{Kind: sim.FaultStatus, Message: "open", Status: "failure", Count: 1},
+			} {
+				t.Run("open-"+f.Kind, func(t *testing.T) {
+					checkLeaks(t)
+					d := startSim(t, kind, withScenario(func(sc *sim.Scenario) { sc.Faults = []sim.Fault{f} }))
+					s := d.open(t, Options{})
+					d.log.waitFor(t, "<- close")
+					if f := d.m.FaultsFired(); f[0] != 1 {
+						t.Errorf("fault fired %d times", f[0])
+					}
+					if _, err := s.DeviceCaps(ctxT(t)); err != nil {
+						t.Fatal(err)
+					}
+				})
+			}
+			t.Run("close-unanswered", func(t *testing.T) {
+				checkLeaks(t)
+				d := startSim(t, kind, withScenario(func(sc *sim.Scenario) {
+					sc.Faults = []sim.Fault{{Kind: sim.FaultDrop, Message: "close"}}
+				}))
+				s := d.open(t, Options{CloseTimeout: 100 * time.Millisecond})
+				start := time.Now()
+				err := s.Close(ctxT(t))
+				if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "CLOSE_DONE") {
+					t.Fatalf("Close: %v", err)
+				}
+				if el := time.Since(start); el > 2*time.Second {
+					t.Errorf("Close took %v", el)
+				}
+				d.log.waitFor(t, "<- close")
+				if _, err := s.DeviceCaps(ctxT(t)); !errors.Is(err, ErrClosed) {
+					t.Errorf("request after Close: %v", err)
+				}
+			})
+		})
+	}
 }
