@@ -2,11 +2,14 @@ package sim
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,8 +102,9 @@ func run(t *testing.T, m *Modem, link string, steps []step) map[string]bool {
 			s.check(t, m)
 		}
 		for _, a := range s.args {
-			if strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "--device-open") {
+			if strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "--device-open") && a != "--no-close" {
 				actions[strings.SplitN(a, "=", 2)[0]] = true
+				allActions.Store(strings.SplitN(a, "=", 2)[0], true)
 			}
 		}
 	}
@@ -108,6 +112,34 @@ func run(t *testing.T, m *Modem, link string, steps []step) map[string]bool {
 }
 
 func q(s string) string { return "'" + s + "'" }
+
+// allActions collects the distinct mbimcli actions the tests ran.
+var allActions sync.Map
+
+// TestMain checks, after a full run with mbimcli installed, that the tests
+// drove at least 40 distinct mbimcli actions (the acceptance criterion of
+// the simulator).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	var n int
+	var names []string
+	allActions.Range(func(k, _ any) bool {
+		n++
+		names = append(names, k.(string))
+		return true
+	})
+	if f := flag.Lookup("test.run"); code == 0 && n > 0 && f != nil && f.Value.String() == "" {
+		slices.Sort(names)
+		if testing.Verbose() {
+			fmt.Printf("%d distinct mbimcli actions: %s\n", n, strings.Join(names, " "))
+		}
+		if n < 40 {
+			fmt.Printf("FAIL: only %d distinct mbimcli actions ran, want at least 40\n", n)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func TestMbimcliBasicConnect(t *testing.T) {
 	sc := DefaultScenario()
@@ -527,4 +559,19 @@ func waitLink(t *testing.T, link string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Every service with handlers is advertised, with its CIDs.
+func TestMbimcliDeviceServices(t *testing.T) {
+	m, link := startPTY(t, nil)
+	var want []string
+	for _, s := range []string{"sms", "ussd", "phonebook", "stk", "auth", "ms-uicc-low-level-access", "ms-sar", "atds",
+		"ms-voice-extensions", "intel-firmware-update", "ms-host-shutdown"} {
+		want = append(want, "Service: "+q(s))
+	}
+	want = append(want, "open-channel (2)", "read-record (10)", "message-store-status (5)", "transmission-status (2)",
+		"register-state (9)", "nitz (10)", "multicarrier-providers (24)",
+		// libmbim 1.28 has no names for pin-info-ex2 and ue-policy.
+		"unknown (14)", "unknown (20)")
+	run(t, m, link, []step{{args: []string{"--query-device-services"}, want: want}})
 }
