@@ -96,8 +96,8 @@ Exit status:
 
 Examples:
   gombim -d sim modem-log --out /tmp/modem-logs --duration 5s
-  gombim modem-log --out logs --level lab-verbose --segment-kib 64 --flush-ms 500
-  gombim -d /dev/cdc-wdm0 modem-log --out logs --source netdev:wwan0 --max-files 20
+  gombim modem-log --out logs --level lab-verbose --flush-ms 500
+  gombim -d /dev/cdc-wdm0 modem-log --out logs --source netdev:wwan0
 `
 
 func init() {
