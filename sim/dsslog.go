@@ -280,6 +280,11 @@ func newLogData(m *Modem) *logData {
 	d := &logData{m: m, cfg: m.sc.Logging, want: map[uint32]bool{}, wake: make(chan struct{}, 1),
 		byID: map[uint32]*logStream{}, active: map[uint32]*logStream{}}
 	d.ntbMax, _ = logNTBMaxDatagram(d.cfg)
+	if d.cfg.Netdev != "" {
+		// Now, so that MODEM_LOGGING_CONFIG knows its MTU; tried again
+		// when a logging session opens if the interface is not there yet.
+		d.openNetdev()
+	}
 	if s := d.cfg.NTBSocket; s != "" && s != "off" {
 		// An explicit socket is there from the start, for hosts that
 		// connect before they open a session.

@@ -289,3 +289,42 @@ func TestModemLogBinarySimDuration(t *testing.T) {
 	}
 	t.Logf("%s", out.String())
 }
+
+// Both sides as gombim processes in a network namespace: "gombim sim"
+// with modem_logging.netdev writing on one end of a veth pair, "gombim
+// modem-log" reading the other; the files hold the modem's log stream.
+func TestModemLogBinaryBothSides(t *testing.T) {
+	bin := buildGombim(t, t.TempDir())
+	ns := netnstest.New(t)
+	ns.Veth("mdm0", "wwan0", 1500)
+	dir := t.TempDir()
+	sc, path := filepath.Join(dir, "scenario.json"), filepath.Join(dir, "modem.sock")
+	if err := os.WriteFile(sc, []byte(`{"modem_logging": {"netdev": "mdm0", "ntb_socket": "off", "rate": 500000}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, "ip", "netns", "exec", ns.Name, bin, "sim", "--unix", path, "--scenario", sc)
+	waitUntil(t, "the simulator's socket", func() bool { _, err := os.Stat(path); return err == nil })
+	logs := filepath.Join(dir, "logs")
+	p := startModemLog(t, "ip", "netns", "exec", ns.Name, bin, "-d", "unix:"+path, "modem-log", "--out", logs,
+		"--source", "netdev:wwan0", "--duration", "3s")
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("gombim modem-log did not stop after --duration")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, p.errOut.String())
+	}
+	if !strings.Contains(p.errOut.String(), "the modem chose segment size 1 KiB instead of 64 KiB") {
+		t.Errorf("the modem should cap segments to the 1500-byte MTU:\n%s", p.errOut.String())
+	}
+	data, ix := logDir(t, logs)
+	if len(data) < 500_000 || !bytes.Equal(data, simStream(t, len(data), 0)) {
+		t.Fatalf("%d bytes on disk: not the modem's log stream", len(data))
+	}
+	for _, s := range ix.Segments() {
+		if s.Size > 1024 {
+			t.Fatalf("segment %+v larger than 1 KiB", s)
+		}
+	}
+}
