@@ -423,7 +423,7 @@ func TestExampleScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.MBIMEx != mbim.MBIMEx3 || sc.SIMs[0].State != SIMPINLocked || len(sc.Timeline) != 12 || len(sc.Faults) != 3 ||
+	if sc.MBIMEx != mbim.MBIMEx3 || sc.SIMs[0].State != SIMPINLocked || len(sc.Timeline) != 13 || len(sc.Faults) != 3 ||
 		sc.Timings.Scan.D() != 3*time.Second || sc.IP.IPv4.String() != "100.64.12.34/29" || sc.PCO.Container != 0xFF00 ||
 		sc.Device.DataClass&bc.DataClass5gNsa == 0 || !sc.SIMs[1].ESIM {
 		t.Errorf("example scenario read as %+v", sc)
