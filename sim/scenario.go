@@ -390,6 +390,7 @@ func DefaultScenario() *Scenario {
 			{APN: "internet", IPType: basicconnect.ContextIpTypeIpv4v6, Roaming: "non-partner"},
 		},
 		PCO:     PCOConfig{Container: 0xFF00, Value: mbim.Bytes{0x00}},
+		SMS:     SMSConfig{SMSC: "+15550000000"},
 		Logging: LoggingConfig{MaxSegmentSize: 64, MaxFlushTime: 1000, Level: "prod"},
 		Services: ServicesConfig{
 			DSS:            []DSSService{{UUID: ModemFileTransfer, Payload: 2, MaxInstances: 1}},
