@@ -75,7 +75,8 @@ type sarState struct {
 	hyst     uint32
 	reported mssar.TransmissionState
 	idleAt   time.Time // when transmission last stopped
-	watching bool
+	lastTick time.Time // when the watcher last ran
+	watchGen int       // the watcher running; older ones stop
 }
 
 func sar(m *Modem) *sarState {
@@ -159,24 +160,23 @@ func (m *Modem) transmissionInfo() *mssar.TransmissionStatusResponse {
 }
 
 // watchTransmission checks the transmission state every 200 ms while the
-// host wants indications, and indicates changes.
-func (m *Modem) watchTransmission() {
+// host wants indications, and indicates changes. A set starts a new
+// watcher (force); a query starts one if serving stopped the last.
+func (m *Modem) watchTransmission(force bool) {
 	st := sar(m)
-	if st.watching || st.notify != mssar.TransmissionNotificationStatusEnabled {
+	if st.notify != mssar.TransmissionNotificationStatusEnabled || (!force && time.Since(st.lastTick) < time.Second) {
 		return
 	}
-	st.watching = true
-	epoch := m.epoch
+	st.lastTick = time.Now()
+	st.watchGen++
+	epoch, gen := m.epoch, st.watchGen
 	var tick func(m *Modem)
 	tick = func(m *Modem) {
-		if m.epoch != epoch {
-			return
-		}
 		st := sar(m)
-		if st.notify != mssar.TransmissionNotificationStatusEnabled {
-			st.watching = false
+		if m.epoch != epoch || st.watchGen != gen || st.notify != mssar.TransmissionNotificationStatusEnabled {
 			return
 		}
+		st.lastTick = time.Now()
 		before := st.reported
 		if ts := m.transmissionState(); ts != before {
 			m.log("sar: transmission %s", ts)
@@ -195,7 +195,8 @@ func handleTransmissionStatus(m *Modem, r *Request) Reply {
 		}
 		st.notify, st.hyst = s.ChannelNotification, s.HysteresisTimer
 		m.log("sar: transmission indications %s, hysteresis %ds", st.notify, st.hyst)
-		m.watchTransmission()
+		m.watchTransmission(true)
 	}
+	m.watchTransmission(false)
 	return OK(m.transmissionInfo())
 }
