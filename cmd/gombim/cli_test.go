@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -322,22 +323,69 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
-// TestInterrupt checks that watch ends with exit 0 when interrupted.
+// TestInterrupt checks that watch ends with exit 0 when interrupted once
+// it is watching, and with exit 130 when interrupted before (while the
+// device is being opened).
 func TestInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut bytes.Buffer
+	defer cancel()
+	var out bytes.Buffer
+	// Interrupt once the command says it is watching: the device is open
+	// and subscribed then, however long that took (a fixed delay is not
+	// enough on a loaded machine, where opening may take longer).
+	errOut := &signalWriter{want: "press Ctrl-C to stop", seen: make(chan struct{})}
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"-d", "sim", "signal-state", "watch"}, nil, &out, &errOut) }()
-	time.Sleep(200 * time.Millisecond)
+	go func() { done <- run(ctx, []string{"-d", "sim", "signal-state", "watch"}, nil, &out, errOut) }()
+	select {
+	case <-errOut.seen:
+	case code := <-done:
+		t.Fatalf("watch ended by itself with exit %d: %s", code, errOut)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("watch did not start: %s", errOut)
+	}
 	cancel()
 	select {
 	case code := <-done:
 		if code != exitOK {
-			t.Errorf("exit %d: %s", code, errOut.String())
+			t.Errorf("exit %d: %s", code, errOut)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("watch did not stop when interrupted")
 	}
+
+	// Interrupted before it is watching.
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	var errBuf bytes.Buffer
+	if code := run(ctx, []string{"-d", "sim", "signal-state", "watch"}, nil, &out, &errBuf); code != exitInterrupted || !strings.Contains(errBuf.String(), "interrupted") {
+		t.Errorf("interrupted while opening: exit %d, %q; want %d", code, errBuf.String(), exitInterrupted)
+	}
+}
+
+// signalWriter collects what is written to it and closes seen when it
+// contains want. It may be written from several goroutines.
+type signalWriter struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // TestEveryCIDHasAHelp checks the generated usage of every CID and the
