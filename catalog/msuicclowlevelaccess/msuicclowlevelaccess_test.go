@@ -141,3 +141,58 @@ func TestTerminalCapabilityFromLibmbim(t *testing.T) {
 		t.Errorf("encoded %x, %v", out, err)
 	}
 }
+
+// TestWireV4 pins the MBIMEx 4.0 layouts: the SlotId where Wireshark 4.0
+// reads it (packet-mbim.c mbim_dissect_ms_open_channel and siblings) and,
+// for the open channel, where Windows' class driver writes it
+// (MBB_SET_UICC_OPEN_CHANNEL_EX4: the AppId data follows the SlotId at
+// offset 20). The responses keep their MBIM 1.0 layouts.
+func TestWireV4(t *testing.T) {
+	tests := []struct {
+		name       string
+		msg, fresh codec
+		hex        string
+	}{
+		{"atr query", &AtrQueryV4{SlotId: 1}, new(AtrQueryV4), "01000000"},
+		{"open-channel set", &OpenChannelSetV4{AppId: aid, SelectP2Arg: 4, ChannelGroup: 1, SlotId: 1}, new(OpenChannelSetV4),
+			"0700000014000000040000000100000001000000a000000087100200"},
+		{"close-channel set", &CloseChannelSetV4{Channel: 2, ChannelGroup: 1, SlotId: 1}, new(CloseChannelSetV4),
+			"020000000100000001000000"},
+		{"apdu set", &ApduSetV4{Channel: 2, ClassByteType: UiccClassByteTypeExtended, Command: mbim.Bytes{0x00, 0xa4, 0x00, 0x04, 0x02, 0x3f, 0x00}, SlotId: 1}, new(ApduSetV4),
+			"02000000000000000100000007000000180000000100000000a40004023f0000"},
+		// The slot first, then the count; the OL pairs count from the
+		// start of the buffer.
+		{"terminal-capability set", &TerminalCapabilitySetV4{SlotId: 1, TerminalCapability: []TerminalCapabilityInfo{{mbim.Bytes{0x80, 0x01, 0x02, 0x03}}}}, new(TerminalCapabilitySetV4),
+			"01000000010000001000000004000000" + "80010203"},
+		{"terminal-capability query", &TerminalCapabilityQueryV4{SlotId: 1}, new(TerminalCapabilityQueryV4), "01000000"},
+		{"reset set", &ResetSetV4{PassThroughAction: UiccPassThroughActionEnable, SlotId: 1}, new(ResetSetV4), "0100000001000000"},
+		{"reset query", &ResetQueryV4{SlotId: 1}, new(ResetQueryV4), "01000000"},
+	}
+	for _, tt := range tests {
+		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
+	}
+	// Which layout is in effect at which version.
+	for _, tc := range []struct {
+		kind mbim.Kind
+		cid  uint32
+		v    mbim.Version
+		want any
+	}{
+		{mbim.KindQuery, CIDAtr, mbim.MBIMEx3, nil},
+		{mbim.KindQuery, CIDAtr, mbim.MBIMEx4, &AtrQueryV4{}},
+		{mbim.KindSet, CIDOpenChannel, mbim.MBIMEx3, &OpenChannelSet{}},
+		{mbim.KindSet, CIDOpenChannel, mbim.MBIMEx4, &OpenChannelSetV4{}},
+		{mbim.KindResponse, CIDOpenChannel, mbim.MBIMEx4, &OpenChannelResponse{}},
+		{mbim.KindResponse, CIDTerminalCapability, mbim.MBIMEx4, &TerminalCapabilitySet{}},
+	} {
+		c := Service.CID(tc.cid)
+		d, _ := c.Layout(tc.kind, tc.v)
+		var got any
+		if d != nil && d.New != nil {
+			got = d.New()
+		}
+		if reflect.TypeOf(got) != reflect.TypeOf(tc.want) {
+			t.Errorf("%s %s at MBIMEx %s: %T, want %T", c.Name, tc.kind, tc.v, got, tc.want)
+		}
+	}
+}

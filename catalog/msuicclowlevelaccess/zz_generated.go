@@ -3,7 +3,7 @@
 // Package msuicclowlevelaccess holds the message definitions of Microsoft's UICC Low Level Access service: ATR, logical channels, APDUs, terminal capabilities, reset, and the application list and file access of MBIMEx UICC support.
 // Some byte arrays of this service are referenced by LO pairs (length first, then offset): the ATR, open-channel and APDU data.
 //
-// Sources: Microsoft MBIM UICC low-level access (MBIM_CID_MS_UICC_*); libmbim 1.28 (mbim-ms-uicc-low-level-access.h)
+// Sources: Microsoft MBIM UICC low-level access (MBIM_CID_MS_UICC_*); libmbim 1.28 (mbim-ms-uicc-low-level-access.h); the MBIMEx 4.0 SlotId layouts: Microsoft Learn (Access an eSIM in the inactive SIM slot: MBIMEx 4.0 adds a slot ID to ATR, OPEN_CHANNEL, CLOSE_CHANNEL, APDU, TERMINAL_CAPABILITY and RESET), placed as Wireshark 4.0 reads them and as wwan.h and Windows' class driver order them (libmbim has no MBIMEx 4.0 form)
 package msuicclowlevelaccess
 
 import (
@@ -515,6 +515,53 @@ func (m *AtrResponse) SizeMBIM() int {
 	return n
 }
 
+// AtrQueryV4 is the ms-uicc-low-level-access atr query (MBIMEx 4.0).
+// Reads the UICC's answer to reset.
+type AtrQueryV4 struct {
+	SlotId uint32 `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot whose card is asked about
+}
+
+// UnmarshalMBIM decodes AtrQueryV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *AtrQueryV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access atr query (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *AtrQueryV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedAtrQueryV4Part0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+}
+
+var fixedAtrQueryV4Part0 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends AtrQueryV4 in its wire form to dst.
+func (m *AtrQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *AtrQueryV4) fixedLenMBIM() int { return 4 }
+
+func (m *AtrQueryV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.SlotId))
+}
+
+// SizeMBIM returns the size of AtrQueryV4 in its wire form.
+func (m *AtrQueryV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	return n
+}
+
 // OpenChannelSet is the ms-uicc-low-level-access open-channel set.
 // Opens a logical channel to a UICC application.
 type OpenChannelSet struct {
@@ -631,6 +678,67 @@ func (m *OpenChannelResponse) SizeMBIM() int {
 	return n
 }
 
+// OpenChannelSetV4 is the ms-uicc-low-level-access open-channel set (MBIMEx 4.0).
+// Opens a logical channel to a UICC application.
+type OpenChannelSetV4 struct {
+	AppId        mbim.Bytes `json:"AppId" mbim:"bytes-lo"`
+	SelectP2Arg  uint32     `json:"SelectP2Arg" mbim:"u32"`
+	ChannelGroup uint32     `json:"ChannelGroup" mbim:"u32"`
+	SlotId       uint32     `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot the command is for (0 or 1 in a dual-SIM modem), which may be the inactive one
+}
+
+// UnmarshalMBIM decodes OpenChannelSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *OpenChannelSetV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access open-channel set (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *OpenChannelSetV4) decodeMBIM(d *mbim.Decoder) {
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 20 {
+		d.FailFixed(fixedOpenChannelSetV4Part0[:])
+		return
+	}
+	d.Advance(20)
+	_ = b0[19]
+	m.AppId = d.BytesAt(m.AppId, "AppId", p0, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[0:]))
+	m.SelectP2Arg = uint32(binary.LittleEndian.Uint32(b0[8:]))
+	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[12:]))
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[16:]))
+}
+
+var fixedOpenChannelSetV4Part0 = [...]mbim.FixedField{{Name: "AppId", Size: 8}, {Name: "SelectP2Arg", Size: 4}, {Name: "ChannelGroup", Size: 4}, {Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends OpenChannelSetV4 in its wire form to dst.
+func (m *OpenChannelSetV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *OpenChannelSetV4) fixedLenMBIM() int { return 20 }
+
+func (m *OpenChannelSetV4) encodeMBIM(e *mbim.Encoder) {
+	slotAppId := e.PairSlot()
+	e.U32(uint32(m.SelectP2Arg))
+	e.U32(uint32(m.ChannelGroup))
+	e.U32(uint32(m.SlotId))
+	e.LOData(slotAppId, m.AppId)
+}
+
+// SizeMBIM returns the size of OpenChannelSetV4 in its wire form.
+func (m *OpenChannelSetV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	if len(m.AppId) > 0 {
+		n = mbim.Pad4(n) + mbim.Pad4(len(m.AppId))
+	}
+	return n
+}
+
 // CloseChannelSet is the ms-uicc-low-level-access close-channel set.
 // Closes a logical channel, or every channel of a group.
 type CloseChannelSet struct {
@@ -724,6 +832,59 @@ func (m *CloseChannelResponse) encodeMBIM(e *mbim.Encoder) {
 
 // SizeMBIM returns the size of CloseChannelResponse in its wire form.
 func (m *CloseChannelResponse) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	return n
+}
+
+// CloseChannelSetV4 is the ms-uicc-low-level-access close-channel set (MBIMEx 4.0).
+// Closes a logical channel, or every channel of a group.
+type CloseChannelSetV4 struct {
+	Channel      uint32 `json:"Channel" mbim:"u32"`
+	ChannelGroup uint32 `json:"ChannelGroup" mbim:"u32"`
+	SlotId       uint32 `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot the command is for (0 or 1 in a dual-SIM modem), which may be the inactive one
+}
+
+// UnmarshalMBIM decodes CloseChannelSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *CloseChannelSetV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access close-channel set (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *CloseChannelSetV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 12 {
+		d.FailFixed(fixedCloseChannelSetV4Part0[:])
+		return
+	}
+	d.Advance(12)
+	_ = b0[11]
+	m.Channel = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.ChannelGroup = uint32(binary.LittleEndian.Uint32(b0[4:]))
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[8:]))
+}
+
+var fixedCloseChannelSetV4Part0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "ChannelGroup", Size: 4}, {Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends CloseChannelSetV4 in its wire form to dst.
+func (m *CloseChannelSetV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *CloseChannelSetV4) fixedLenMBIM() int { return 12 }
+
+func (m *CloseChannelSetV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.Channel))
+	e.U32(uint32(m.ChannelGroup))
+	e.U32(uint32(m.SlotId))
+}
+
+// SizeMBIM returns the size of CloseChannelSetV4 in its wire form.
+func (m *CloseChannelSetV4) SizeMBIM() int {
 	n := m.fixedLenMBIM()
 	return n
 }
@@ -844,6 +1005,70 @@ func (m *ApduResponse) SizeMBIM() int {
 	return n
 }
 
+// ApduSetV4 is the ms-uicc-low-level-access apdu set (MBIMEx 4.0).
+// Sends a command APDU on a logical channel.
+type ApduSetV4 struct {
+	Channel         uint32              `json:"Channel" mbim:"u32"`
+	SecureMessaging UiccSecureMessaging `json:"SecureMessaging" mbim:"u32"`
+	ClassByteType   UiccClassByteType   `json:"ClassByteType" mbim:"u32"`
+	Command         mbim.Bytes          `json:"Command" mbim:"bytes-lo"`
+	SlotId          uint32              `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot the command is for (0 or 1 in a dual-SIM modem), which may be the inactive one
+}
+
+// UnmarshalMBIM decodes ApduSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *ApduSetV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access apdu set (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *ApduSetV4) decodeMBIM(d *mbim.Decoder) {
+	p0 := d.Pos()
+	b0 := d.Rest()
+	if len(b0) < 24 {
+		d.FailFixed(fixedApduSetV4Part0[:])
+		return
+	}
+	d.Advance(24)
+	_ = b0[23]
+	m.Channel = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	m.SecureMessaging = UiccSecureMessaging(binary.LittleEndian.Uint32(b0[4:]))
+	m.ClassByteType = UiccClassByteType(binary.LittleEndian.Uint32(b0[8:]))
+	m.Command = d.BytesAt(m.Command, "Command", p0+12, binary.LittleEndian.Uint32(b0[16:]), binary.LittleEndian.Uint32(b0[12:]))
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[20:]))
+}
+
+var fixedApduSetV4Part0 = [...]mbim.FixedField{{Name: "Channel", Size: 4}, {Name: "SecureMessaging", Size: 4}, {Name: "ClassByteType", Size: 4}, {Name: "Command", Size: 8}, {Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends ApduSetV4 in its wire form to dst.
+func (m *ApduSetV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *ApduSetV4) fixedLenMBIM() int { return 24 }
+
+func (m *ApduSetV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.Channel))
+	e.U32(uint32(m.SecureMessaging))
+	e.U32(uint32(m.ClassByteType))
+	slotCommand := e.PairSlot()
+	e.U32(uint32(m.SlotId))
+	e.LOData(slotCommand, m.Command)
+}
+
+// SizeMBIM returns the size of ApduSetV4 in its wire form.
+func (m *ApduSetV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	if len(m.Command) > 0 {
+		n = mbim.Pad4(n) + mbim.Pad4(len(m.Command))
+	}
+	return n
+}
+
 // TerminalCapabilitySet is the ms-uicc-low-level-access terminal-capability set.
 // Reads or sets the terminal capabilities the host reports to the UICC.
 type TerminalCapabilitySet struct {
@@ -919,6 +1144,129 @@ func (m *TerminalCapabilitySet) SizeMBIM() int {
 
 // TerminalCapabilityResponse is the ms-uicc-low-level-access terminal-capability response; it has the same layout as TerminalCapabilitySet.
 type TerminalCapabilityResponse = TerminalCapabilitySet
+
+// TerminalCapabilitySetV4 is the ms-uicc-low-level-access terminal-capability set (MBIMEx 4.0).
+// The slot comes first here (Wireshark 4.0; wwan.h's WWAN_SET_UICC_TERMINAL_CAPABILITY too); the response keeps the MBIM 1.0 layout.
+type TerminalCapabilitySetV4 struct {
+	SlotId             uint32                   `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot the command is for (0 or 1 in a dual-SIM modem), which may be the inactive one
+	TerminalCapability []TerminalCapabilityInfo `json:"TerminalCapability" mbim:"struct-array-ref,len=TerminalCapabilityCount"`
+}
+
+// UnmarshalMBIM decodes TerminalCapabilitySetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *TerminalCapabilitySetV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access terminal-capability set (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *TerminalCapabilitySetV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedTerminalCapabilitySetV4Part0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+	nTerminalCapabilityCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
+	if n := d.CheckCount("TerminalCapability", nTerminalCapabilityCount, d.Pos(), 8); n > 0 {
+		m.TerminalCapability = mbim.Resize(m.TerminalCapability, n)
+		for i := range m.TerminalCapability {
+			if f, ok := d.EnterPair("TerminalCapability"); ok {
+				m.TerminalCapability[i].decodeMBIM(d)
+				d.Leave(f)
+			} else {
+				m.TerminalCapability[i] = TerminalCapabilityInfo{}
+			}
+		}
+	} else {
+		m.TerminalCapability = m.TerminalCapability[:0]
+	}
+}
+
+var fixedTerminalCapabilitySetV4Part0 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}, {Name: "TerminalCapabilityCount", Size: 4}}
+
+// AppendMBIM appends TerminalCapabilitySetV4 in its wire form to dst.
+func (m *TerminalCapabilitySetV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *TerminalCapabilitySetV4) fixedLenMBIM() int { return 8 + 8*len(m.TerminalCapability) }
+
+func (m *TerminalCapabilitySetV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.SlotId))
+	e.U32(uint32(len(m.TerminalCapability)))
+	slotTerminalCapability := e.Slot(8 * len(m.TerminalCapability))
+	for i := range m.TerminalCapability {
+		start := e.Offset()
+		c := e.Child(m.TerminalCapability[i].fixedLenMBIM())
+		m.TerminalCapability[i].encodeMBIM(&c)
+		e.Adopt(&c)
+		e.EndRef(slotTerminalCapability+8*i, start)
+	}
+}
+
+// SizeMBIM returns the size of TerminalCapabilitySetV4 in its wire form.
+func (m *TerminalCapabilitySetV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	for i := range m.TerminalCapability {
+		if sz := m.TerminalCapability[i].SizeMBIM(); sz > 0 {
+			n = mbim.Pad4(mbim.Pad4(n) + sz)
+		}
+	}
+	return n
+}
+
+// TerminalCapabilityQueryV4 is the ms-uicc-low-level-access terminal-capability query (MBIMEx 4.0).
+// Reads or sets the terminal capabilities the host reports to the UICC.
+type TerminalCapabilityQueryV4 struct {
+	SlotId uint32 `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot whose terminal capabilities are asked for
+}
+
+// UnmarshalMBIM decodes TerminalCapabilityQueryV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *TerminalCapabilityQueryV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access terminal-capability query (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *TerminalCapabilityQueryV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedTerminalCapabilityQueryV4Part0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+}
+
+var fixedTerminalCapabilityQueryV4Part0 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends TerminalCapabilityQueryV4 in its wire form to dst.
+func (m *TerminalCapabilityQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *TerminalCapabilityQueryV4) fixedLenMBIM() int { return 4 }
+
+func (m *TerminalCapabilityQueryV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.SlotId))
+}
+
+// SizeMBIM returns the size of TerminalCapabilityQueryV4 in its wire form.
+func (m *TerminalCapabilityQueryV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	return n
+}
 
 // ResetSet is the ms-uicc-low-level-access reset set.
 // Resets the UICC, optionally entering pass-through mode; the query reports the pass-through status.
@@ -1010,6 +1358,103 @@ func (m *ResetResponse) encodeMBIM(e *mbim.Encoder) {
 
 // SizeMBIM returns the size of ResetResponse in its wire form.
 func (m *ResetResponse) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	return n
+}
+
+// ResetSetV4 is the ms-uicc-low-level-access reset set (MBIMEx 4.0).
+// Resets the UICC, optionally entering pass-through mode; the query reports the pass-through status.
+type ResetSetV4 struct {
+	PassThroughAction UiccPassThroughAction `json:"PassThroughAction" mbim:"u32"`
+	SlotId            uint32                `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot the command is for (0 or 1 in a dual-SIM modem), which may be the inactive one
+}
+
+// UnmarshalMBIM decodes ResetSetV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *ResetSetV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access reset set (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *ResetSetV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 8 {
+		d.FailFixed(fixedResetSetV4Part0[:])
+		return
+	}
+	d.Advance(8)
+	_ = b0[7]
+	m.PassThroughAction = UiccPassThroughAction(binary.LittleEndian.Uint32(b0[0:]))
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[4:]))
+}
+
+var fixedResetSetV4Part0 = [...]mbim.FixedField{{Name: "PassThroughAction", Size: 4}, {Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends ResetSetV4 in its wire form to dst.
+func (m *ResetSetV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *ResetSetV4) fixedLenMBIM() int { return 8 }
+
+func (m *ResetSetV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.PassThroughAction))
+	e.U32(uint32(m.SlotId))
+}
+
+// SizeMBIM returns the size of ResetSetV4 in its wire form.
+func (m *ResetSetV4) SizeMBIM() int {
+	n := m.fixedLenMBIM()
+	return n
+}
+
+// ResetQueryV4 is the ms-uicc-low-level-access reset query (MBIMEx 4.0).
+// Resets the UICC, optionally entering pass-through mode; the query reports the pass-through status.
+type ResetQueryV4 struct {
+	SlotId uint32 `json:"SlotId" mbim:"u32"` // MBIMEx 4.0: the SIM slot whose pass-through status is asked for
+}
+
+// UnmarshalMBIM decodes ResetQueryV4 from an information buffer. It overwrites
+// every field of m, reusing the storage of its slices (see mbim.Info).
+func (m *ResetQueryV4) UnmarshalMBIM(b []byte) error {
+	var d mbim.Decoder
+	d.Init(b, "ms-uicc-low-level-access reset query (MBIMEx 4.0)")
+	m.decodeMBIM(&d)
+	return d.Finish()
+}
+
+func (m *ResetQueryV4) decodeMBIM(d *mbim.Decoder) {
+	b0 := d.Rest()
+	if len(b0) < 4 {
+		d.FailFixed(fixedResetQueryV4Part0[:])
+		return
+	}
+	d.Advance(4)
+	_ = b0[3]
+	m.SlotId = uint32(binary.LittleEndian.Uint32(b0[0:]))
+}
+
+var fixedResetQueryV4Part0 = [...]mbim.FixedField{{Name: "SlotId", Size: 4}}
+
+// AppendMBIM appends ResetQueryV4 in its wire form to dst.
+func (m *ResetQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
+	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
+	m.encodeMBIM(&e)
+	return e.Bytes(), e.Err()
+}
+
+func (m *ResetQueryV4) fixedLenMBIM() int { return 4 }
+
+func (m *ResetQueryV4) encodeMBIM(e *mbim.Encoder) {
+	e.U32(uint32(m.SlotId))
+}
+
+// SizeMBIM returns the size of ResetQueryV4 in its wire form.
+func (m *ResetQueryV4) SizeMBIM() int {
 	n := m.fixedLenMBIM()
 	return n
 }
@@ -1536,29 +1981,37 @@ var Service = mbim.ServiceDesc{
 		{ID: 1, Name: "atr", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "AtrResponse", New: func() mbim.Info { return new(AtrResponse) }},
-		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx4, Type: "AtrQueryV4", New: func() mbim.Info { return new(AtrQueryV4) }},
+		}, Index: [4][4]uint8{{0, 0, 0, 0}, {1, 1, 1, 3}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 2, Name: "open-channel", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "OpenChannelSet", New: func() mbim.Info { return new(OpenChannelSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "OpenChannelResponse", New: func() mbim.Info { return new(OpenChannelResponse) }},
-		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "OpenChannelSetV4", New: func() mbim.Info { return new(OpenChannelSetV4) }},
+		}, Index: [4][4]uint8{{1, 1, 1, 3}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 3, Name: "close-channel", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "CloseChannelSet", New: func() mbim.Info { return new(CloseChannelSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "CloseChannelResponse", New: func() mbim.Info { return new(CloseChannelResponse) }},
-		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "CloseChannelSetV4", New: func() mbim.Info { return new(CloseChannelSetV4) }},
+		}, Index: [4][4]uint8{{1, 1, 1, 3}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 4, Name: "apdu", Set: true, Query: false, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ApduSet", New: func() mbim.Info { return new(ApduSet) }},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ApduResponse", New: func() mbim.Info { return new(ApduResponse) }},
-		}, Index: [4][4]uint8{{1, 1, 1, 1}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "ApduSetV4", New: func() mbim.Info { return new(ApduSetV4) }},
+		}, Index: [4][4]uint8{{1, 1, 1, 3}, {0, 0, 0, 0}, {2, 2, 2, 2}, {0, 0, 0, 0}}},
 		{ID: 5, Name: "terminal-capability", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "TerminalCapabilitySet", New: func() mbim.Info { return new(TerminalCapabilitySet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "TerminalCapabilityResponse", New: func() mbim.Info { return new(TerminalCapabilityResponse) }},
-		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "TerminalCapabilitySetV4", New: func() mbim.Info { return new(TerminalCapabilitySetV4) }},
+			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx4, Type: "TerminalCapabilityQueryV4", New: func() mbim.Info { return new(TerminalCapabilityQueryV4) }},
+		}, Index: [4][4]uint8{{1, 1, 1, 4}, {2, 2, 2, 5}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 6, Name: "reset", Set: true, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx1, Type: "ResetSet", New: func() mbim.Info { return new(ResetSet) }},
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ResetResponse", New: func() mbim.Info { return new(ResetResponse) }},
-		}, Index: [4][4]uint8{{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
+			{Kind: mbim.KindSet, MBIMEx: mbim.MBIMEx4, Type: "ResetSetV4", New: func() mbim.Info { return new(ResetSetV4) }},
+			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx4, Type: "ResetQueryV4", New: func() mbim.Info { return new(ResetQueryV4) }},
+		}, Index: [4][4]uint8{{1, 1, 1, 4}, {2, 2, 2, 5}, {3, 3, 3, 3}, {0, 0, 0, 0}}},
 		{ID: 7, Name: "application-list", Set: false, Query: true, Notify: false, Messages: []mbim.MessageDesc{
 			{Kind: mbim.KindQuery, MBIMEx: mbim.MBIMEx1, Type: "", New: nil},
 			{Kind: mbim.KindResponse, MBIMEx: mbim.MBIMEx1, Type: "ApplicationListResponse", New: func() mbim.Info { return new(ApplicationListResponse) }},
@@ -1580,9 +2033,11 @@ var Service = mbim.ServiceDesc{
 	},
 }
 
-var callQueryAtr = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryAtr", Service: UUID, CID: 1, CIDName: "atr", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callQueryAtr = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryAtr", Service: UUID, CID: 1, CIDName: "atr", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.QueryAtrV4 from MBIMEx 4.0"}
 
 // QueryAtr sends a atr query and returns the response (AtrResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func QueryAtr(ctx context.Context, c mbim.Caller) (*AtrResponse, error) {
@@ -1594,9 +2049,30 @@ func QueryAtr(ctx context.Context, c mbim.Caller) (*AtrResponse, error) {
 	return resp, err
 }
 
-var callSetOpenChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetOpenChannel", Service: UUID, CID: 2, CIDName: "open-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callQueryAtrV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryAtrV4", Service: UUID, CID: 1, CIDName: "atr", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.QueryAtr with MBIMEx 1.0 up to 4.0"}
+
+// QueryAtrV4 sends a atr query and returns the response (AtrResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryAtrV4(ctx context.Context, c mbim.Caller, req *AtrQueryV4) (*AtrResponse, error) {
+	if req == nil {
+		req = new(AtrQueryV4)
+	}
+	resp := new(AtrResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryAtrV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetOpenChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetOpenChannel", Service: UUID, CID: 2, CIDName: "open-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.SetOpenChannelV4 from MBIMEx 4.0"}
 
 // SetOpenChannel sends a open-channel set and returns the response (OpenChannelResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func SetOpenChannel(ctx context.Context, c mbim.Caller, req *OpenChannelSet) (*OpenChannelResponse, error) {
@@ -1611,9 +2087,30 @@ func SetOpenChannel(ctx context.Context, c mbim.Caller, req *OpenChannelSet) (*O
 	return resp, err
 }
 
-var callSetCloseChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetCloseChannel", Service: UUID, CID: 3, CIDName: "close-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callSetOpenChannelV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.SetOpenChannelV4", Service: UUID, CID: 2, CIDName: "open-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.SetOpenChannel with MBIMEx 1.0 up to 4.0"}
+
+// SetOpenChannelV4 sends a open-channel set and returns the response (OpenChannelResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetOpenChannelV4(ctx context.Context, c mbim.Caller, req *OpenChannelSetV4) (*OpenChannelResponse, error) {
+	if req == nil {
+		req = new(OpenChannelSetV4)
+	}
+	resp := new(OpenChannelResponse)
+	ok, err := mbim.Call(ctx, c, &callSetOpenChannelV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetCloseChannel = mbim.CallSpec{Func: "msuicclowlevelaccess.SetCloseChannel", Service: UUID, CID: 3, CIDName: "close-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.SetCloseChannelV4 from MBIMEx 4.0"}
 
 // SetCloseChannel sends a close-channel set and returns the response (CloseChannelResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func SetCloseChannel(ctx context.Context, c mbim.Caller, req *CloseChannelSet) (*CloseChannelResponse, error) {
@@ -1628,9 +2125,30 @@ func SetCloseChannel(ctx context.Context, c mbim.Caller, req *CloseChannelSet) (
 	return resp, err
 }
 
-var callSetApdu = mbim.CallSpec{Func: "msuicclowlevelaccess.SetApdu", Service: UUID, CID: 4, CIDName: "apdu", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callSetCloseChannelV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.SetCloseChannelV4", Service: UUID, CID: 3, CIDName: "close-channel", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.SetCloseChannel with MBIMEx 1.0 up to 4.0"}
+
+// SetCloseChannelV4 sends a close-channel set and returns the response (CloseChannelResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetCloseChannelV4(ctx context.Context, c mbim.Caller, req *CloseChannelSetV4) (*CloseChannelResponse, error) {
+	if req == nil {
+		req = new(CloseChannelSetV4)
+	}
+	resp := new(CloseChannelResponse)
+	ok, err := mbim.Call(ctx, c, &callSetCloseChannelV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetApdu = mbim.CallSpec{Func: "msuicclowlevelaccess.SetApdu", Service: UUID, CID: 4, CIDName: "apdu", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.SetApduV4 from MBIMEx 4.0"}
 
 // SetApdu sends a apdu set and returns the response (ApduResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func SetApdu(ctx context.Context, c mbim.Caller, req *ApduSet) (*ApduResponse, error) {
@@ -1645,9 +2163,30 @@ func SetApdu(ctx context.Context, c mbim.Caller, req *ApduSet) (*ApduResponse, e
 	return resp, err
 }
 
-var callQueryTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callSetApduV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.SetApduV4", Service: UUID, CID: 4, CIDName: "apdu", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.SetApdu with MBIMEx 1.0 up to 4.0"}
+
+// SetApduV4 sends a apdu set and returns the response (ApduResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetApduV4(ctx context.Context, c mbim.Caller, req *ApduSetV4) (*ApduResponse, error) {
+	if req == nil {
+		req = new(ApduSetV4)
+	}
+	resp := new(ApduResponse)
+	ok, err := mbim.Call(ctx, c, &callSetApduV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.QueryTerminalCapabilityV4 from MBIMEx 4.0"}
 
 // QueryTerminalCapability sends a terminal-capability query and returns the response (TerminalCapabilityResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func QueryTerminalCapability(ctx context.Context, c mbim.Caller) (*TerminalCapabilityResponse, error) {
@@ -1659,9 +2198,30 @@ func QueryTerminalCapability(ctx context.Context, c mbim.Caller) (*TerminalCapab
 	return resp, err
 }
 
-var callSetTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.SetTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callQueryTerminalCapabilityV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryTerminalCapabilityV4", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.QueryTerminalCapability with MBIMEx 1.0 up to 4.0"}
+
+// QueryTerminalCapabilityV4 sends a terminal-capability query and returns the response (TerminalCapabilityResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryTerminalCapabilityV4(ctx context.Context, c mbim.Caller, req *TerminalCapabilityQueryV4) (*TerminalCapabilityResponse, error) {
+	if req == nil {
+		req = new(TerminalCapabilityQueryV4)
+	}
+	resp := new(TerminalCapabilityResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryTerminalCapabilityV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetTerminalCapability = mbim.CallSpec{Func: "msuicclowlevelaccess.SetTerminalCapability", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.SetTerminalCapabilityV4 from MBIMEx 4.0"}
 
 // SetTerminalCapability sends a terminal-capability set and returns the response (TerminalCapabilityResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func SetTerminalCapability(ctx context.Context, c mbim.Caller, req *TerminalCapabilitySet) (*TerminalCapabilityResponse, error) {
@@ -1676,9 +2236,30 @@ func SetTerminalCapability(ctx context.Context, c mbim.Caller, req *TerminalCapa
 	return resp, err
 }
 
-var callQueryReset = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callSetTerminalCapabilityV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.SetTerminalCapabilityV4", Service: UUID, CID: 5, CIDName: "terminal-capability", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.SetTerminalCapability with MBIMEx 1.0 up to 4.0"}
+
+// SetTerminalCapabilityV4 sends a terminal-capability set and returns the response (TerminalCapabilityResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetTerminalCapabilityV4(ctx context.Context, c mbim.Caller, req *TerminalCapabilitySetV4) (*TerminalCapabilityResponse, error) {
+	if req == nil {
+		req = new(TerminalCapabilitySetV4)
+	}
+	resp := new(TerminalCapabilityResponse)
+	ok, err := mbim.Call(ctx, c, &callSetTerminalCapabilityV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callQueryReset = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandQuery, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.QueryResetV4 from MBIMEx 4.0"}
 
 // QueryReset sends a reset query and returns the response (ResetResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func QueryReset(ctx context.Context, c mbim.Caller) (*ResetResponse, error) {
@@ -1690,9 +2271,30 @@ func QueryReset(ctx context.Context, c mbim.Caller) (*ResetResponse, error) {
 	return resp, err
 }
 
-var callSetReset = mbim.CallSpec{Func: "msuicclowlevelaccess.SetReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: 0, Others: ""}
+var callQueryResetV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.QueryResetV4", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandQuery, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.QueryReset with MBIMEx 1.0 up to 4.0"}
+
+// QueryResetV4 sends a reset query and returns the response (ResetResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func QueryResetV4(ctx context.Context, c mbim.Caller, req *ResetQueryV4) (*ResetResponse, error) {
+	if req == nil {
+		req = new(ResetQueryV4)
+	}
+	resp := new(ResetResponse)
+	ok, err := mbim.Call(ctx, c, &callQueryResetV4, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetReset = mbim.CallSpec{Func: "msuicclowlevelaccess.SetReset", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandSet, Min: mbim.MBIMEx1, Max: mbim.MBIMEx4, Others: "use msuicclowlevelaccess.SetResetV4 from MBIMEx 4.0"}
 
 // SetReset sends a reset set and returns the response (ResetResponse).
+// It applies when the session negotiated MBIMEx 1.0 up to (not including) 4.0,
+// and fails with a *mbim.MBIMExError otherwise.
 // A failure status is a *mbim.StatusError; the response is returned
 // with it when the device sent one.
 func SetReset(ctx context.Context, c mbim.Caller, req *ResetSet) (*ResetResponse, error) {
@@ -1701,6 +2303,25 @@ func SetReset(ctx context.Context, c mbim.Caller, req *ResetSet) (*ResetResponse
 	}
 	resp := new(ResetResponse)
 	ok, err := mbim.Call(ctx, c, &callSetReset, req, resp)
+	if !ok {
+		return nil, err
+	}
+	return resp, err
+}
+
+var callSetResetV4 = mbim.CallSpec{Func: "msuicclowlevelaccess.SetResetV4", Service: UUID, CID: 6, CIDName: "reset", Type: mbim.CommandSet, Min: mbim.MBIMEx4, Max: 0, Others: "use msuicclowlevelaccess.SetReset with MBIMEx 1.0 up to 4.0"}
+
+// SetResetV4 sends a reset set and returns the response (ResetResponse).
+// It applies when the session negotiated MBIMEx 4.0 or later,
+// and fails with a *mbim.MBIMExError otherwise.
+// A failure status is a *mbim.StatusError; the response is returned
+// with it when the device sent one.
+func SetResetV4(ctx context.Context, c mbim.Caller, req *ResetSetV4) (*ResetResponse, error) {
+	if req == nil {
+		req = new(ResetSetV4)
+	}
+	resp := new(ResetResponse)
+	ok, err := mbim.Call(ctx, c, &callSetResetV4, req, resp)
 	if !ok {
 		return nil, err
 	}
