@@ -83,9 +83,11 @@ func needTool(t testing.TB, path string) string {
 }
 
 // startSim serves a simulated modem on a pty linked at a fresh path.
-func startSim(t testing.TB) (link string, m *sim.Modem) {
+func startSim(t testing.TB, faults ...sim.Fault) (link string, m *sim.Modem) {
 	t.Helper()
-	m, err := sim.New(sim.DefaultScenario())
+	sc := sim.DefaultScenario()
+	sc.Faults = append(sc.Faults, faults...)
+	m, err := sim.New(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +368,8 @@ func proxyScript(t *testing.T, link1, link2 string, libmbim bool) []string {
 	note("new client first gets: %s %x", describe([][]byte{first}), first[min(len(first), offBufIS):])
 	note("then: %s", status(c3.waitFor("configuration answer", 10*time.Second, isTID(tid))))
 
-	// Two configurations in a row for a device not open yet.
+	// Two configurations in a row for a device not open yet (link2 answers
+	// OPEN late: see TestProxyMatchesLibmbim).
 	c4 := dial(t, DefaultSocket)
 	t1, t2 := c4.nextTID(), c4.nextTID()
 	c4.write(buildCommand(t1, uuidProxyControl, cidProxyConfiguration, mbim.CommandSet, configurationInfo(link2, 10)))
@@ -387,7 +390,12 @@ func TestProxyMatchesLibmbim(t *testing.T) {
 	for i, name := range []string{"libmbim", "gombim"} {
 		t.Run(name, func(t *testing.T) {
 			link1, _ := startSim(t)
-			link2, _ := startSim(t)
+			// The second modem answers OPEN late, so that the script's
+			// second configuration surely arrives while the proxy is
+			// still opening it (BUSY from both proxies); with a prompt
+			// answer it was a race between the open and the client's
+			// next write.
+			link2, _ := startSim(t, sim.Fault{Kind: sim.FaultDelay, Message: "open", Delay: sim.Duration(500 * time.Millisecond), Count: 1})
 			if name == "libmbim" {
 				startLibmbimProxy(t)
 			} else {
