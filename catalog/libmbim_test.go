@@ -79,6 +79,13 @@ func TestDifferentialLibmbim(t *testing.T) {
 				for _, f := range libmbimRepeatsFirstElement[l.name()] {
 					repeatFirstElement(ours, f)
 				}
+				for f := range libmbimMisreads[l.name()] {
+					if _, ok := fields[f]; !ok {
+						t.Fatalf("libmbim shows no field %s: check libmbimMisreads", f)
+					}
+					delete(fields, f)
+					delete(ours, f)
+				}
 				prefixFields = libmbimReadsToEnd[l.name()]
 				enumNumbers = map[string]uint64{}
 				collectNumbers("", reflect.ValueOf(x).Elem(), enumNumbers)
@@ -95,6 +102,20 @@ func TestDifferentialLibmbim(t *testing.T) {
 // to fail, each with the reason. Every entry is a defect to fix, not an
 // accepted difference.
 var knownDiscrepancies = map[string]string{}
+
+// libmbimMisreads names, per layout, fields that libmbim 1.28 reads wrongly
+// from a right encoding, with the evidence; the comparison leaves them out
+// (the rest of the layout is still compared).
+var libmbimMisreads = map[string]map[string]string{
+	// libmbim 1.28 has LocalPin as "string" (UTF-16LE); Microsoft's
+	// MBIM_UICC_ACCESS_RECORD says it is a UTF-8 string of decimal digits,
+	// Windows' class driver sends the host's bytes unconverted, and
+	// Wireshark 4.0 reads UTF-8: see wiresharkOpen in tshark_test.go.
+	"ms-uicc-low-level-access/read-binary/set":   {"LocalPin": "UTF-8, which libmbim 1.28 reads as UTF-16LE"},
+	"ms-uicc-low-level-access/read-binary/query": {"LocalPin": "as read-binary/set"},
+	"ms-uicc-low-level-access/read-record/set":   {"LocalPin": "as read-binary/set"},
+	"ms-uicc-low-level-access/read-record/query": {"LocalPin": "as read-binary/set"},
+}
 
 // libmbimRepeatsFirstElement lists, per layout, the MS struct arrays of
 // variable-size elements (struct-array-ms-embedded) that libmbim 1.28 reads

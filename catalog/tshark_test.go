@@ -291,6 +291,20 @@ var wiresharkDiscrepancies = map[string]string{
 // Settled, where Wireshark was right (the definitions changed; recorded
 // here so that the questions are not asked again):
 //
+//   - ms-uicc-low-level-access read-binary and read-record, LocalPin:
+//     Wireshark reads UTF-8 (ENC_UTF_8, lines 7250 and 7290), libmbim 1.28
+//     UTF-16LE (format "string"), and so did we. Microsoft's
+//     MBIM_UICC_ACCESS_RECORD (Learn, "MB UICC application and file system
+//     access") says "The lock password is a null-terminated UTF-8 string of
+//     decimal digits", LocalPinSize SIZE(0..16) bytes; MBIM_UICC_ACCESS_BINARY
+//     has the same LocalPin pair ("the local PIN (PIN2)"). Windows agrees:
+//     wwan.h has BYTE LocalPinSize, BYTE LocalPin[] in
+//     WWAN_UICC_ACCESS_BINARY/RECORD (the PINs that MBIM carries as UTF-16,
+//     in WWAN_PIN_ACTION and WWAN_PIN_ACTION_EX2, are WCHAR), and its class
+//     driver's MbbUtilWwanToMbbUiccAccessBinary copies those bytes into the
+//     OL pair as they are (MbbUtilWriteStringToBuffer, as for the AppId).
+//     LocalPin is now string-utf8; libmbim 1.28 misreads it
+//     (libmbimMisreads in libmbim_test.go).
 //   - ms-uicc-low-level-access open-channel, close-channel, apdu,
 //     terminal-capability and reset sets, and the atr, terminal-capability
 //     and reset queries at MBIMEx 4.0: Wireshark reads a SlotId (after
@@ -312,13 +326,7 @@ var wiresharkDiscrepancies = map[string]string{
 //     follow Wireshark; the responses keep their layouts (Wireshark reads
 //     them unchanged, lines 9183-9227, and wwan.h's *_INFO structures have
 //     no SlotId).
-var wiresharkOpen = map[string]string{
-	"ms-uicc-low-level-access/read-binary/set#LocalPin": "Wireshark reads LocalPin as UTF-8 (ENC_UTF_8, line 7250); " +
-		"we and libmbim 1.28 (format \"string\") encode it as UTF-16LE like every MBIM string",
-	"ms-uicc-low-level-access/read-binary/query#LocalPin": "as read-binary/set",
-	"ms-uicc-low-level-access/read-record/set#LocalPin":   "as read-binary/set (line 7290)",
-	"ms-uicc-low-level-access/read-record/query#LocalPin": "as read-record/set",
-}
+var wiresharkOpen = map[string]string{}
 
 // knownWiresharkDiffs returns why a layout is known to differ as a whole
 // (or ""), and the fields known to differ.
@@ -501,11 +509,6 @@ var wiresharkExpertOK = map[string]map[string]string{
 		"_ws.type_length.mismatch": "mbim_dissect_base_station_cdma_mrl_info adds the 4-byte BaseLongitude with length 8 (line 6555; the offset then advances by 4)",
 	},
 	"ms-basic-connect-extensions/base-stations-info/response/v3.0": {"_ws.type_length.mismatch": "as base-stations-info/response"},
-	// Wireshark's reading of the UTF-16 LocalPin as UTF-8: see wiresharkOpen.
-	"ms-uicc-low-level-access/read-binary/set":   {"_ws.string.trailing_stray_characters": "LocalPin read as UTF-8"},
-	"ms-uicc-low-level-access/read-binary/query": {"_ws.string.trailing_stray_characters": "LocalPin read as UTF-8"},
-	"ms-uicc-low-level-access/read-record/set":   {"_ws.string.trailing_stray_characters": "LocalPin read as UTF-8"},
-	"ms-uicc-low-level-access/read-record/query": {"_ws.string.trailing_stray_characters": "LocalPin read as UTF-8"},
 }
 
 // benignExpert are Wireshark's expert infos that say nothing about our

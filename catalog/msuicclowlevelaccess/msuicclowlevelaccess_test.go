@@ -68,7 +68,10 @@ var (
 // mbim_message_ms_uicc_low_level_access_*_response_parse with the same
 // values. They pin which arrays are LO pairs (length first: ATR, open
 // channel, APDU) and which are OL pairs (the application list and file
-// access CIDs).
+// access CIDs). The LocalPin of the read-binary and read-record queries is
+// UTF-8 ("1234" is 31 32 33 34), as Microsoft defines it, where libmbim
+// 1.28 writes UTF-16LE (31 00 32 00 ...); the rest of those two is
+// libmbim's bytes with the offsets after the shorter PIN moved down by 4.
 func TestWire(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -89,9 +92,9 @@ func TestWire(t *testing.T) {
 		{"file-status query", &FileStatusQuery{Version: 1, ApplicationId: aid, FilePath: filePath}, new(FileStatusQuery),
 			"0100000014000000070000001c00000006000000a0000000871002003f007fff6f070000"},
 		{"read-binary query", &ReadBinaryQuery{Version: 1, ApplicationId: aid, FilePath: filePath, ReadOffset: 16, ReadSize: 9, LocalPin: "1234", Data: mbim.Bytes{0x11, 0x22}}, new(ReadBinaryQuery),
-			"010000002c00000007000000340000000600000010000000090000003c000000080000004400000002000000a0000000871002003f007fff6f070000310032003300340011220000"},
+			"010000002c00000007000000340000000600000010000000090000003c000000040000004000000002000000a0000000871002003f007fff6f0700003132333411220000"},
 		{"read-record query", &ReadRecordQuery{Version: 1, ApplicationId: aid, FilePath: filePath, RecordNumber: 3, LocalPin: "1234", Data: mbim.Bytes{0x11, 0x22}}, new(ReadRecordQuery),
-			"01000000280000000700000030000000060000000300000038000000080000004000000002000000a0000000871002003f007fff6f070000310032003300340011220000"},
+			"01000000280000000700000030000000060000000300000038000000040000003c00000002000000a0000000871002003f007fff6f0700003132333411220000"},
 		{"atr response", &AtrResponse{Atr: mbim.Bytes{0x3b, 0x9f, 0x96, 0x80, 0x1f}}, new(AtrResponse),
 			"05000000080000003b9f96801f000000"},
 		{"open-channel response", &OpenChannelResponse{Status: 0x0090, Channel: 1, Response: mbim.Bytes{0x62, 0x1a, 0x82}}, new(OpenChannelResponse),

@@ -1691,8 +1691,8 @@ type ReadBinarySet struct {
 	FilePath      mbim.Bytes `json:"FilePath" mbim:"bytes"`
 	ReadOffset    uint32     `json:"ReadOffset" mbim:"u32"`
 	ReadSize      uint32     `json:"ReadSize" mbim:"u32"`
-	LocalPin      string     `json:"LocalPin" mbim:"string"`
-	Data          mbim.Bytes `json:"Data" mbim:"bytes"` // the data to write (set); empty in a query
+	LocalPin      string     `json:"LocalPin" mbim:"string-utf8"` // the local PIN (PIN2) for an access that needs it: UTF-8 decimal digits, not UTF-16 (Microsoft's MBIM_UICC_ACCESS_RECORD: a UTF-8 string of decimal digits; Windows sends the bytes it is given, unconverted; libmbim 1.28 has UTF-16)
+	Data          mbim.Bytes `json:"Data" mbim:"bytes"`           // the data to write (set); empty in a query
 }
 
 // UnmarshalMBIM decodes ReadBinarySet from an information buffer. It overwrites
@@ -1718,7 +1718,7 @@ func (m *ReadBinarySet) decodeMBIM(d *mbim.Decoder) {
 	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 	m.ReadOffset = uint32(binary.LittleEndian.Uint32(b0[20:]))
 	m.ReadSize = uint32(binary.LittleEndian.Uint32(b0[24:]))
-	d.StringAt(&m.LocalPin, "LocalPin", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
+	d.StringUTF8At(&m.LocalPin, "LocalPin", p0+28, binary.LittleEndian.Uint32(b0[28:]), binary.LittleEndian.Uint32(b0[32:]))
 	m.Data = d.BytesAt(m.Data, "Data", p0+36, binary.LittleEndian.Uint32(b0[36:]), binary.LittleEndian.Uint32(b0[40:]))
 }
 
@@ -1743,7 +1743,7 @@ func (m *ReadBinarySet) encodeMBIM(e *mbim.Encoder) {
 	slotData := e.PairSlot()
 	e.OLData(slotApplicationId, m.ApplicationId)
 	e.OLData(slotFilePath, m.FilePath)
-	e.StringData(slotLocalPin, m.LocalPin)
+	e.StringUTF8Data(slotLocalPin, m.LocalPin)
 	e.OLData(slotData, m.Data)
 }
 
@@ -1757,7 +1757,7 @@ func (m *ReadBinarySet) SizeMBIM() int {
 		n = mbim.Pad4(n) + mbim.Pad4(len(m.FilePath))
 	}
 	if m.LocalPin != "" {
-		n = mbim.Pad4(n) + mbim.Pad4(mbim.UTF16Len(m.LocalPin))
+		n = mbim.Pad4(n) + mbim.Pad4(len(m.LocalPin))
 	}
 	if len(m.Data) > 0 {
 		n = mbim.Pad4(n) + mbim.Pad4(len(m.Data))
@@ -1836,8 +1836,8 @@ type ReadRecordSet struct {
 	ApplicationId mbim.Bytes `json:"ApplicationId" mbim:"bytes"`
 	FilePath      mbim.Bytes `json:"FilePath" mbim:"bytes"`
 	RecordNumber  uint32     `json:"RecordNumber" mbim:"u32"`
-	LocalPin      string     `json:"LocalPin" mbim:"string"`
-	Data          mbim.Bytes `json:"Data" mbim:"bytes"` // the data to write (set); empty in a query
+	LocalPin      string     `json:"LocalPin" mbim:"string-utf8"` // the local PIN (PIN2) for an access that needs it: UTF-8 decimal digits, not UTF-16 (Microsoft's MBIM_UICC_ACCESS_RECORD: a UTF-8 string of decimal digits; Windows sends the bytes it is given, unconverted; libmbim 1.28 has UTF-16)
+	Data          mbim.Bytes `json:"Data" mbim:"bytes"`           // the data to write (set); empty in a query
 }
 
 // UnmarshalMBIM decodes ReadRecordSet from an information buffer. It overwrites
@@ -1862,7 +1862,7 @@ func (m *ReadRecordSet) decodeMBIM(d *mbim.Decoder) {
 	m.ApplicationId = d.BytesAt(m.ApplicationId, "ApplicationId", p0+4, binary.LittleEndian.Uint32(b0[4:]), binary.LittleEndian.Uint32(b0[8:]))
 	m.FilePath = d.BytesAt(m.FilePath, "FilePath", p0+12, binary.LittleEndian.Uint32(b0[12:]), binary.LittleEndian.Uint32(b0[16:]))
 	m.RecordNumber = uint32(binary.LittleEndian.Uint32(b0[20:]))
-	d.StringAt(&m.LocalPin, "LocalPin", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
+	d.StringUTF8At(&m.LocalPin, "LocalPin", p0+24, binary.LittleEndian.Uint32(b0[24:]), binary.LittleEndian.Uint32(b0[28:]))
 	m.Data = d.BytesAt(m.Data, "Data", p0+32, binary.LittleEndian.Uint32(b0[32:]), binary.LittleEndian.Uint32(b0[36:]))
 }
 
@@ -1886,7 +1886,7 @@ func (m *ReadRecordSet) encodeMBIM(e *mbim.Encoder) {
 	slotData := e.PairSlot()
 	e.OLData(slotApplicationId, m.ApplicationId)
 	e.OLData(slotFilePath, m.FilePath)
-	e.StringData(slotLocalPin, m.LocalPin)
+	e.StringUTF8Data(slotLocalPin, m.LocalPin)
 	e.OLData(slotData, m.Data)
 }
 
@@ -1900,7 +1900,7 @@ func (m *ReadRecordSet) SizeMBIM() int {
 		n = mbim.Pad4(n) + mbim.Pad4(len(m.FilePath))
 	}
 	if m.LocalPin != "" {
-		n = mbim.Pad4(n) + mbim.Pad4(mbim.UTF16Len(m.LocalPin))
+		n = mbim.Pad4(n) + mbim.Pad4(len(m.LocalPin))
 	}
 	if len(m.Data) > 0 {
 		n = mbim.Pad4(n) + mbim.Pad4(len(m.Data))
