@@ -76,6 +76,7 @@
 // # Metrics
 //
 // Server.Metrics counts requests, errors, timeouts, indications and bytes
-// per device and per client; Server.MetricsHandler serves them in the
-// Prometheus text format.
+// per device and per client; Server.ServeMetrics serves them over HTTP at
+// /metrics in the Prometheus text format (Metrics.WritePrometheus writes
+// that format for a server of your own).
 package proxy

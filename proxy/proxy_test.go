@@ -2,12 +2,8 @@ package proxy
 
 import (
 	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -472,44 +468,6 @@ func TestBadClientsDoNotDisturbOthers(t *testing.T) {
 	}
 	if n := len(s.Metrics().Clients); n != 2 {
 		t.Fatalf("%d clients left, want 2 (good, garbage)", n)
-	}
-}
-
-func TestMetricsHTTP(t *testing.T) {
-	leakCheck(t)
-	dev := newFakeDev(t)
-	s, _ := startProxy(t, Config{})
-	a := dial(t, s.cfg.Socket)
-	a.setup(dev.link)
-	a.request(uuidVendor, 1, mbim.CommandQuery, []byte("abc"))
-	dev.indicate(uuidBasicConnect, 11, nil)
-	a.waitFor("indication", 5*time.Second, isIndication(uuidBasicConnect, 11))
-
-	srv := httptest.NewServer(s.MetricsHandler())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(body)
-	real, _ := filepath.EvalSymlinks(dev.link)
-	for _, want := range []string{
-		`gombim_proxy_device_up{device="` + real + `",state="open",mbimex=""} 1`,
-		`gombim_proxy_device_requests_total{device="` + real + `"} `,
-		`gombim_proxy_device_indications_total{device="` + real + `"} 1`,
-		`# TYPE gombim_proxy_client_requests_total counter`,
-		`gombim_proxy_client_indications_total{client="1",pid="`,
-		`gombim_proxy_clients 1`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %q:\n%s", want, text)
-		}
-	}
-	cm := s.Metrics().Clients[0]
-	if cm.Requests != 2 || cm.Indications != 1 || cm.BytesIn == 0 || cm.BytesOut == 0 {
-		t.Errorf("client counters %+v", cm)
 	}
 }
 

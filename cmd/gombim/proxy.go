@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -52,7 +51,7 @@ Options:
   --request-timeout D   forget requests the device does not answer within D
                         (default 5m)
   --metrics ADDR        serve Prometheus metrics over HTTP on ADDR
-                        (e.g. 127.0.0.1:9478), at any path
+                        (e.g. 127.0.0.1:9478), at /metrics
   --verbose             log every client and device event
 
 The proxy runs until SIGINT or SIGTERM, then closes its devices.
@@ -139,21 +138,21 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	errc := make(chan error, 2)
 	go func() { errc <- s.Serve() }()
 
-	var hs *http.Server
+	var mln net.Listener
 	if *metrics != "" {
-		ln, err := net.Listen("tcp", *metrics)
+		var err error
+		mln, err = net.Listen("tcp", *metrics)
 		if err != nil {
 			s.Close()
 			fmt.Fprintf(stderr, "gombim proxy: metrics: %v\n", err)
 			return exitDevice
 		}
-		hs = &http.Server{Handler: s.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.ServeMetrics(mln); err != nil {
 				errc <- fmt.Errorf("metrics: %w", err)
 			}
 		}()
-		cfg.Logger.Info("serving metrics", "addr", ln.Addr().String())
+		cfg.Logger.Info("serving metrics", "addr", mln.Addr().String(), "path", proxy.MetricsPath)
 	}
 
 	code = exitOK
@@ -166,8 +165,8 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			code = exitDevice
 		}
 	}
-	if hs != nil {
-		hs.Close()
+	if mln != nil {
+		mln.Close()
 	}
 	s.Close()
 	return code

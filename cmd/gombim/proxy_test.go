@@ -81,8 +81,14 @@ func TestProxyCommand(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "gombim_proxy_clients 1\n") || !strings.Contains(string(body), `comm="`) {
-		t.Errorf("metrics:\n%s", body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; version=0.0.4; charset=utf-8" ||
+		!strings.Contains(string(body), "gombim_proxy_clients 1\n") || !strings.Contains(string(body), `comm="`) {
+		t.Errorf("metrics: %s %v\n%s", resp.Status, resp.Header, body)
+	}
+	if resp, err := http.Get("http://" + addr + "/"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	conn.Close()
 
