@@ -16,7 +16,8 @@
 //
 // After OPEN_DONE the session queries DEVICE_SERVICES (basic-connect CID
 // 16) and records the services and CIDs the device supports (Services,
-// Supports). If the device lists MS Basic Connect Extensions with its
+// Supports), unless Options.SkipDeviceServices says the program does not
+// need to know (then every CID counts as supported). If the device lists MS Basic Connect Extensions with its
 // VERSION CID (15), or did not answer DEVICE_SERVICES, it negotiates the
 // MBIM extensions version: it queries VERSION with MBIM 1.0 and the host's
 // maximum (4.0, or Options.MaxMBIMEx) and uses the lower of that maximum

@@ -693,6 +693,62 @@ func TestVersionNegotiationByHand(t *testing.T) {
 	}
 }
 
+// With SkipDeviceServices, Open asks nothing after OPEN_DONE at MBIMEx
+// 1.0, and goes straight to VERSION when it negotiates.
+func TestSkipDeviceServices(t *testing.T) {
+	for _, max := range []mbim.Version{mbim.MBIMEx1, mbim.MBIMEx4} {
+		t.Run(max.String(), func(t *testing.T) {
+			checkLeaks(t)
+			host, dev := transport.Pipe()
+			p := newPeer(t, dev)
+			defer dev.Close()
+			var s *Session
+			ch := async(func() error {
+				var err error
+				s, err = Open(context.Background(), host, Options{MaxMBIMEx: max, SkipDeviceServices: true})
+				return err
+			})
+			o := p.expect(mbim.TypeOpen)
+			p.simple(mbim.TypeOpenDone, o.TransactionID)
+			if max > mbim.MBIMEx1 {
+				v := p.expect(mbim.TypeCommand)
+				if v.Service != msbasicconnectext.UUID || v.CID != msbasicconnectext.CIDVersion {
+					t.Fatalf("want VERSION after OPEN_DONE, got %v", v)
+				}
+				p.reply(v, mbim.StatusNone, &msbasicconnectext.VersionResponse{MbimVersion: 0x0100, MbimExtendedVersion: uint16(mbim.MBIMEx3)})
+			}
+			if err := waitErr(t, ch); err != nil {
+				t.Fatal(err)
+			}
+			defer s.abort()
+			p.quiet(20 * time.Millisecond)
+			want := mbim.MBIMEx1
+			if max > mbim.MBIMEx1 {
+				want = mbim.MBIMEx3
+			}
+			if got := s.MBIMEx(); got != want {
+				t.Errorf("MBIMEx %v, want %v", got, want)
+			}
+			if list, _ := s.Services(); list != nil || !s.Supports(basicconnect.UUID, basicconnect.CIDDeviceCaps) || !s.Supports(msbasicconnectext.UUID, 0) {
+				t.Errorf("Services %v; Supports must be true when nothing is known", list)
+			}
+			// The first request after Open is the program's.
+			ch = async(func() error {
+				_, err := s.Query(ctxT(t), basicconnect.UUID, basicconnect.CIDRadioState, nil)
+				return err
+			})
+			r := p.expect(mbim.TypeCommand)
+			if r.CID != basicconnect.CIDRadioState {
+				t.Fatalf("want RADIO_STATE, got %v", r)
+			}
+			p.reply(r, mbim.StatusNone, &basicconnect.RadioStateResponse{HwRadioState: 1, SwRadioState: 1})
+			if err := waitErr(t, ch); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestLayoutFollowsVersion(t *testing.T) {
 	checkLeaks(t)
 	s, p := pipeSession(t, Options{}, extServices(), mbim.MBIMEx3)

@@ -78,6 +78,15 @@ type Options struct {
 	// CloseFirst sends CLOSE before the first OPEN, for devices known to
 	// keep a session open across host restarts.
 	CloseFirst bool
+	// SkipDeviceServices leaves out the DEVICE_SERVICES query after
+	// OPEN_DONE, one exchange less for a program that does not need to
+	// know what the device supports. Services then returns nil and
+	// Supports true, as when the device does not answer the query, and
+	// the MBIMEx negotiation sends VERSION without knowing whether the
+	// device lists it: a device that ignores it then delays Open by
+	// DiscoveryTimeout. It is meant for sessions that do not negotiate
+	// (MaxMBIMEx 1.0).
+	SkipDeviceServices bool
 
 	// CloseTimeout bounds the wait for CLOSE_DONE in Close
 	// (DefaultCloseTimeout when 0).
@@ -366,16 +375,17 @@ func (s *Session) DeviceVersion() (mbimVersion, mbimExVersion mbim.Version) {
 func (s *Session) MaxControlTransfer() int { return s.maxCtl }
 
 // Services returns the device services the device listed in
-// DEVICE_SERVICES (nil if it did not answer), and its maximum number of
-// DSS sessions. The slice is shared: do not modify it.
+// DEVICE_SERVICES (nil if it did not answer, or was not asked:
+// Options.SkipDeviceServices), and its maximum number of DSS sessions.
+// The slice is shared: do not modify it.
 func (s *Session) Services() ([]basicconnect.DeviceServiceElement, uint32) {
 	return s.services, s.maxDssSessions
 }
 
 // Supports reports whether the device listed cid of service in
 // DEVICE_SERVICES (cid 0: whether it listed the service at all). It
-// returns true when DEVICE_SERVICES was not answered, since nothing is
-// known then.
+// returns true when DEVICE_SERVICES was not answered (or not asked), since
+// nothing is known then.
 func (s *Session) Supports(service mbim.UUID, cid uint32) bool {
 	if !s.servicesKnown {
 		return true
@@ -1109,7 +1119,8 @@ func (s *Session) Close(ctx context.Context) error {
 
 // ---- after open ----
 
-// discover queries DEVICE_SERVICES and negotiates the MBIMEx version.
+// discover queries DEVICE_SERVICES (unless Options.SkipDeviceServices)
+// and negotiates the MBIMEx version.
 // Only an ended context or a dead session is an error.
 func (s *Session) discover(ctx context.Context) error {
 	fatal := func(err error) bool {
@@ -1125,17 +1136,19 @@ func (s *Session) discover(ctx context.Context) error {
 		}
 		return context.WithTimeout(ctx, d)
 	}
-	var ds basicconnect.DeviceServicesResponse
-	sctx, cancel := step()
-	err := s.Do(sctx, basicconnect.UUID, basicconnect.CIDDeviceServices, mbim.CommandQuery, nil, &ds)
-	cancel()
-	if err != nil {
-		if fatal(err) {
-			return err
+	if !s.opts.SkipDeviceServices {
+		var ds basicconnect.DeviceServicesResponse
+		sctx, cancel := step()
+		err := s.Do(sctx, basicconnect.UUID, basicconnect.CIDDeviceServices, mbim.CommandQuery, nil, &ds)
+		cancel()
+		if err != nil {
+			if fatal(err) {
+				return err
+			}
+			s.log.Warn("DEVICE_SERVICES failed; assuming every service is supported", "err", err)
+		} else {
+			s.services, s.maxDssSessions, s.servicesKnown = ds.DeviceServices, ds.MaxDssSessions, true
 		}
-		s.log.Warn("DEVICE_SERVICES failed; assuming every service is supported", "err", err)
-	} else {
-		s.services, s.maxDssSessions, s.servicesKnown = ds.DeviceServices, ds.MaxDssSessions, true
 	}
 
 	max := s.opts.MaxMBIMEx
@@ -1151,8 +1164,8 @@ func (s *Session) discover(ctx context.Context) error {
 	}
 	var v msbasicconnectext.VersionResponse
 	req := &msbasicconnectext.VersionQuery{MbimVersion: 0x0100, MbimExtendedVersion: uint16(max)}
-	sctx, cancel = step()
-	err = s.Do(sctx, msbasicconnectext.UUID, msbasicconnectext.CIDVersion, mbim.CommandQuery, req, &v)
+	sctx, cancel := step()
+	err := s.Do(sctx, msbasicconnectext.UUID, msbasicconnectext.CIDVersion, mbim.CommandQuery, req, &v)
 	cancel()
 	if err != nil {
 		if fatal(err) {
