@@ -323,6 +323,52 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
+// TestOpenExchanges checks which queries follow OPEN: none for a CID whose
+// layouts MBIMEx does not change (as mbimcli), DEVICE_SERVICES and VERSION
+// when the version is negotiated, DEVICE_SERVICES where the command uses
+// the modem's list.
+func TestOpenExchanges(t *testing.T) {
+	timeline := scenario(t, timelineScenario)
+	for _, tt := range []struct {
+		args []string
+		want []string // the CIDs sent, in order
+	}{
+		{[]string{"basic-connect", "device-caps", "query"}, []string{"device-caps"}},
+		{[]string{"radio-state", "set", "RadioState=on"}, []string{"radio-state"}},
+		{[]string{"--mbimex", "1.0", "register-state", "query"}, []string{"register-state"}},
+		{[]string{"register-state", "query"}, []string{"device-services", "version", "register-state"}},
+		{[]string{"--mbimex", "2.0", "device-caps", "query"}, []string{"device-services", "version", "device-caps"}},
+		{[]string{"radio-state", "watch", "--count", "1"}, []string{"device-service-subscribe-list", "device-service-subscribe-list"}},
+		{[]string{"monitor", "--count", "1"}, []string{"device-services", "version", "device-service-subscribe-list"}},
+	} {
+		args := append([]string{"-v", "-d", timeline}, tt.args...)
+		_, errOut, code := gombim(t, "", args...)
+		if code != exitOK {
+			t.Errorf("%q: exit %d: %s", tt.args, code, errOut)
+			continue
+		}
+		var sent []string
+		lines := strings.Split(errOut, "\n")
+		for i, l := range lines {
+			if !strings.HasPrefix(l, ">>> send ") {
+				continue
+			}
+			for _, d := range lines[i+1:] {
+				if strings.HasPrefix(d, ">>> ") || strings.HasPrefix(d, "<<< ") {
+					break
+				}
+				if _, cid, ok := strings.Cut(d, "CID: "); ok {
+					sent = append(sent, strings.Fields(cid)[0])
+					break
+				}
+			}
+		}
+		if !reflect.DeepEqual(sent, tt.want) {
+			t.Errorf("%q: sent %q, want %q", tt.args, sent, tt.want)
+		}
+	}
+}
+
 // TestInterrupt checks that watch ends with exit 0 when interrupted once
 // it is watching, and with exit 130 when interrupted before (while the
 // device is being opened).

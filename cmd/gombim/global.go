@@ -67,6 +67,11 @@ type globalOptions struct {
 	// the version need not be negotiated (one exchange less, as mbimcli
 	// does) unless --mbimex asks for it.
 	unversioned bool
+	// servicesUnused: the command does not use what the modem lists in
+	// DEVICE_SERVICES, so the query is left out (one exchange less, as
+	// mbimcli does) when the version is not negotiated either; when it
+	// is, DEVICE_SERVICES tells whether the modem knows VERSION at all.
+	servicesUnused bool
 }
 
 type durationFlag struct {
@@ -194,6 +199,7 @@ func (g *globalOptions) open(ctx context.Context, c *Command, stderr io.Writer) 
 	case g.unversioned:
 		opts.MaxMBIMEx = mbim.MBIMEx1
 	}
+	opts.SkipDeviceServices = g.servicesUnused && opts.MaxMBIMEx == mbim.MBIMEx1
 	if g.verbose {
 		opts.Trace = tracer(stderr)
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -318,6 +318,9 @@ func runService(ctx context.Context, svc *mbim.ServiceDesc, args []string, stdou
 		return cidError("--count must not be negative")
 	}
 	g.unversioned = !versioned(cid, kindOf(r.op))
+	// A query, set or watch of one CID sends it whether or not the modem
+	// lists it, and reports the modem's answer.
+	g.servicesUnused = true
 	if r.op == "watch" {
 		if !r.payload.empty() {
 			return cidError("watch takes no fields")
