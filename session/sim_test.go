@@ -110,23 +110,15 @@ func startSim(t testing.TB, kind transportKind, sc *sim.Scenario) *simDevice {
 		}
 		t.Cleanup(func() { cancel(); wait() })
 	case inProcess:
+		// The modem serves one host at a time, and a closed session's
+		// connection is let go a moment after Close returns: the dialer
+		// waits for that, as reopening a real port works at once
+		// (StartInProcess for each connection did not, and the next open
+		// sometimes found the modem still busy with the last one).
 		d.path = "sim"
-		var mu sync.Mutex
-		var stops []func()
-		d.conn = func(context.Context) (transport.Conn, error) {
-			c, stop := m.StartInProcess()
-			mu.Lock()
-			stops = append(stops, stop)
-			mu.Unlock()
-			return c, nil
-		}
-		t.Cleanup(func() {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, stop := range stops {
-				stop()
-			}
-		})
+		dial, stop := m.Dialer()
+		d.conn = dial
+		t.Cleanup(stop)
 	}
 	return d
 }
