@@ -424,3 +424,59 @@ func normalize(s string) string {
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
+
+// TestLibmbimATDSRegisterStateAcrossVersions backs the ATDS entry of
+// wiresharkExtraFields (tshark_test.go): libmbim reads an ATDS
+// register-state response with its one layout, without Basic Connect's
+// MBIMEx 2.0 PreferredDataClasses, whatever MBIMEx version it is told.
+func TestLibmbimATDSRegisterStateAcrossVersions(t *testing.T) {
+	o, err := mbimtest.StartOracle(t.TempDir())
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the libmbim oracle is required in CI: %v", err)
+		}
+		t.Skip(err)
+	}
+	defer o.Close()
+	gir, err := mbimtest.GIREnums("/usr/share/gir-1.0/Mbim-1.0.gir")
+	if err != nil {
+		t.Fatalf("libmbim's GIR data (gir1.2-mbim-1.0/libmbim-glib-dev): %v", err)
+	}
+	svc := ServiceByName("atds")
+	c := svc.CIDByName("register-state")
+	d, _ := c.Layout(mbim.KindResponse, mbim.MBIMEx4)
+	x := d.New()
+	r := rand.New(rand.NewPCG(3, 9))
+	mbimtest.Fill(r, x, 2)
+	sanitizeForLibmbim(reflect.ValueOf(x).Elem(), gir)
+	msg, err := Build(mbim.TypeCommandDone, 1, svc.UUID, c.ID, 0, mbim.StatusNone, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(x)
+	var ours map[string]any
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&ours); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []mbim.Version{mbim.MBIMEx2, mbim.MBIMEx3} {
+		text, err := o.Print(msg, v.Major(), v.Minor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields, errText, ok := mbimtest.ParseFields(text)
+		if !ok {
+			t.Fatalf("MBIMEx %s: libmbim cannot read it: %s", v, errText)
+		}
+		if _, has := fields["PreferredDataClasses"]; has {
+			t.Errorf("MBIMEx %s: libmbim reads PreferredDataClasses in an ATDS register-state:\n%s", v, text)
+		}
+		enumNumbers = map[string]uint64{}
+		collectNumbers("", reflect.ValueOf(x).Elem(), enumNumbers)
+		prefixFields = nil
+		if diffs := compareFields("", fields, ours); len(diffs) > 0 {
+			t.Errorf("MBIMEx %s: libmbim reads it differently:\n%s\n%s", v, strings.Join(diffs, "\n"), text)
+		}
+	}
+}

@@ -232,6 +232,22 @@ func TestDifferentialWireshark(t *testing.T) {
 					t.Errorf("Wireshark rejects %d of %d messages (unexpected message or information buffer): check packet-mbim.c and list the layout in wiresharkRejects", rejectedBy, len(ru.samples))
 				}
 			}
+			if extra := extraFieldsOf(ru.l.name(), ru.v); len(extra) > 0 {
+				seen := map[string]bool{}
+				for i := range ru.samples {
+					p := &results[ru.v][frames[ru.v][ru.first+i]]
+					if ib := mbimtest.InfoBuffer(p); ib != nil {
+						for _, w := range mbimtest.WSLeaves(ib) {
+							seen[w.Field] = true
+						}
+					}
+				}
+				for f, why := range extra {
+					if !seen[f] {
+						t.Errorf("Wireshark no longer shows %s (%s): remove it from wiresharkExtraFields", f, why)
+					}
+				}
+			}
 			if len(fieldWhy) > 0 && filtered == 0 {
 				t.Errorf("the known differences in fields %v no longer show: remove them from wiresharkDiscrepancies/wiresharkOpen", fieldWhy)
 			}
@@ -327,6 +343,46 @@ var wiresharkDiscrepancies = map[string]string{
 //     them unchanged, lines 9183-9227, and wwan.h's *_INFO structures have
 //     no SlotId).
 var wiresharkOpen = map[string]string{}
+
+// wiresharkExtraFields lists, per layout ("@X.Y" for one MBIMEx version),
+// Wireshark fields that Wireshark reads where the layout has no such field,
+// and why Wireshark is wrong. The field comparison cannot see these (no
+// field of ours has their name: they count as Wireshark's unmapped
+// fields), so the test checks instead that each still shows, to keep the
+// list true.
+var wiresharkExtraFields = map[string]map[string]string{
+	// ATDS register-state: Wireshark dissects it with Basic Connect's
+	// mbim_dissect_registration_state_info (line 8999), which adds
+	// PreferredDataClasses after RegistrationFlag at MBIMEx 2.0 and later
+	// (lines 4002-4006), so it reads the first bytes of the strings' data
+	// as a data class. Wrong: Microsoft's MBIMEx 2.0 page (Learn, "MBIMEx
+	// 2.0 - 5G NSA support") lists the CIDs MBIMEx 2.0 modifies -
+	// MBIM_CID_REGISTER_STATE, MBIM_CID_PACKET_SERVICE and
+	// MBIM_CID_SIGNAL_STATE of Basic Connect - and says that "all other
+	// CIDs not mentioned in the table carry over from MBIMEx version 1.0
+	// and remain unchanged"; AT&T's ATDS is a service of its own (its own
+	// UUID, defined by AT&T), not Basic Connect. libmbim 1.28 agrees: it
+	// has one ATDS register-state layout (the MBIM 1.0
+	// MBIM_REGISTRATION_STATE_INFO; the MBIMEx 2.0 one is only in
+	// ms-basic-connect-v2, for Basic Connect), and its printer reads an
+	// ATDS register-state response without PreferredDataClasses at MBIMEx
+	// 2.0 and 3.0 too (TestLibmbimATDSRegisterStateAcrossVersions). So our
+	// one layout stands at every version.
+	"atds/register-state/response@2.0": {"mbim.control.registration_state_info.preferred_data_class": "MBIMEx 2.0 changes Basic Connect's register-state, not ATDS's (see above)"},
+	"atds/register-state/response@3.0": {"mbim.control.registration_state_info.preferred_data_class": "as @2.0"},
+	"atds/register-state/response@4.0": {"mbim.control.registration_state_info.preferred_data_class": "as @2.0"},
+}
+
+// extraFieldsOf returns the wiresharkExtraFields of a layout at version v.
+func extraFieldsOf(layout string, v mbim.Version) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{layout, layout + "@" + v.String()} {
+		for f, why := range wiresharkExtraFields[k] {
+			out[f] = why
+		}
+	}
+	return out
+}
 
 // knownWiresharkDiffs returns why a layout is known to differ as a whole
 // (or ""), and the fields known to differ.
