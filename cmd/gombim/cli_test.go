@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gombim/gombim/catalog"
 	"github.com/gombim/gombim/mbim"
+	"github.com/gombim/gombim/sim"
 	"github.com/gombim/gombim/transport"
 )
 
@@ -31,6 +33,47 @@ func scenario(t *testing.T, js string) string {
 	return "sim:" + p
 }
 
+// liveSim serves a new simulated modem on a Unix socket until the end of
+// the test and returns its path for -d. Once a host has set the modem's
+// subscribe list (watch or monitor is listening), the signal changes to
+// RSSI 3, then the radio goes off (a radio-state and a signal-state
+// indication). The events follow the subscription: a timeline 100 ms
+// after the start raced with opening and subscribing, and on a loaded
+// machine watch missed the first event.
+func liveSim(t *testing.T) string {
+	t.Helper()
+	m, err := sim.New(sim.DefaultScenario())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	// The modem logs each command as it takes it, locked: the events wait
+	// until it has handled the subscribe list.
+	m.SetLogger(func(format string, args ...any) {
+		if strings.HasPrefix(fmt.Sprintf(format, args...), "<- set basic-connect device-service-subscribe-list ") {
+			once.Do(func() {
+				go func() {
+					rssi := uint32(3)
+					m.Inject(sim.Event{Type: "signal", RSSI: &rssi})
+					m.Inject(sim.Event{Type: "radio-off"})
+				}()
+			})
+		}
+	})
+	path := filepath.Join(t.TempDir(), "modem.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	wait, err := m.StartUnix(ctx, path)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+	return path
+}
+
 // fakeDiscovery makes discovery find the given modems (none without).
 func fakeDiscovery(t *testing.T, devs ...transport.Device) {
 	t.Helper()
@@ -42,13 +85,11 @@ func fakeDiscovery(t *testing.T, devs ...transport.Device) {
 const (
 	pinLockedScenario = `{"sims":[{"state":"pin-locked","pin1":"1234","iccid":"89014103211118510720"}]}`
 	dropScenario      = `{"faults":[{"kind":"drop","service":"basic-connect","cid":"radio-state"}]}`
-	timelineScenario  = `{"timeline":[{"at":"100ms","type":"signal","rssi":3},{"at":"150ms","type":"radio-off"}]}`
 	noSMSScenario     = `{"device_services":{"exclude":["sms"]}}`
 )
 
 func TestDeviceCommands(t *testing.T) {
 	pinLocked := scenario(t, pinLockedScenario)
-	timeline := scenario(t, timelineScenario)
 	filters := filepath.Join(t.TempDir(), "filters.json")
 	os.WriteFile(filters, []byte(`[{"PacketFilter":"c0a80001","PacketMask":"ffffffff"}]`), 0o644)
 	tests := []struct {
@@ -103,8 +144,8 @@ func TestDeviceCommands(t *testing.T) {
 		{"firmware id", []string{"-d", "sim", "ms-firmware-id", "get", "query"}, []string{"FirmwareId: 4d8f2a1e-7c3b-4e5a-9d21-0f6b8c7a5e34"}, nil, exitOK},
 		{"packet filters from a file", []string{"-d", "sim", "basic-connect", "ip-packet-filters", "set", "SessionId=0", "PacketFilters=@" + filters}, []string{"basic-connect ip-packet-filters set"}, nil, exitOK},
 		{"flags value", []string{"-d", "sim", "--mbimex", "1.0", "basic-connect", "register-state", "set", "RegisterAction=automatic", "DataClass=lte|umts"}, []string{"RegisterState:"}, nil, exitOK},
-		{"watch", []string{"-d", timeline, "basic-connect", "signal-state", "watch", "--count", "1"}, []string{" basic-connect signal-state (MBIMEx 2.0):\n  Rssi:                   3\n"}, []string{"Watching basic-connect signal-state indications"}, exitOK},
-		{"monitor", []string{"-d", timeline, "monitor", "--count", "2"}, []string{"basic-connect signal-state", "basic-connect radio-state:\n  HwRadioState: on\n  SwRadioState: off\n"}, []string{"Monitoring indications"}, exitOK},
+		{"watch", []string{"-d", liveSim(t), "basic-connect", "signal-state", "watch", "--count", "1"}, []string{" basic-connect signal-state (MBIMEx 2.0):\n  Rssi:                   3\n"}, []string{"Watching basic-connect signal-state indications"}, exitOK},
+		{"monitor", []string{"-d", liveSim(t), "monitor", "--count", "2"}, []string{"basic-connect signal-state", "basic-connect radio-state:\n  HwRadioState: on\n  SwRadioState: off\n"}, []string{"Monitoring indications"}, exitOK},
 		{"verbose", []string{"-v", "-d", "sim", "basic-connect", "radio-state", "query"}, []string{"HwRadioState: on"}, []string{">>> send ", "<<< recv ", "    01000000 ", "command (transaction ", "CID: radio-state (3)"}, exitOK},
 
 		// The modem says no: exit 1 with the status's name.
@@ -148,7 +189,6 @@ func TestDeviceCommands(t *testing.T) {
 // TestJSONOutput checks that --json prints valid JSON in the catalog's
 // form for every kind of command.
 func TestJSONOutput(t *testing.T) {
-	timeline := scenario(t, timelineScenario)
 	for _, args := range [][]string{
 		{"-d", "sim", "--json", "status"},
 		{"--json", "-d", "sim", "connect", "--apn", "internet"},
@@ -156,8 +196,8 @@ func TestJSONOutput(t *testing.T) {
 		{"-d", "sim", "basic-connect", "register-state", "query", "--json"},
 		{"-d", "sim", "--json", `{"RadioState":"off"}`, "radio-state", "set"},
 		{"-d", "sim", "radio-state", "set", "--json", `{"RadioState":"off"}`},
-		{"-d", timeline, "--json", "basic-connect", "signal-state", "watch", "--count", "1"},
-		{"-d", timeline, "--json", "monitor", "--count", "2"},
+		{"-d", liveSim(t), "--json", "basic-connect", "signal-state", "watch", "--count", "1"},
+		{"-d", liveSim(t), "--json", "monitor", "--count", "2"},
 		{"devices", "--json"},
 	} {
 		out, errOut, code := gombim(t, "", args...)
@@ -328,7 +368,6 @@ func TestDiscovery(t *testing.T) {
 // when the version is negotiated, DEVICE_SERVICES where the command uses
 // the modem's list.
 func TestOpenExchanges(t *testing.T) {
-	timeline := scenario(t, timelineScenario)
 	for _, tt := range []struct {
 		args []string
 		want []string // the CIDs sent, in order
@@ -341,7 +380,7 @@ func TestOpenExchanges(t *testing.T) {
 		{[]string{"radio-state", "watch", "--count", "1"}, []string{"device-service-subscribe-list", "device-service-subscribe-list"}},
 		{[]string{"monitor", "--count", "1"}, []string{"device-services", "version", "device-service-subscribe-list"}},
 	} {
-		args := append([]string{"-v", "-d", timeline}, tt.args...)
+		args := append([]string{"-v", "-d", liveSim(t)}, tt.args...)
 		_, errOut, code := gombim(t, "", args...)
 		if code != exitOK {
 			t.Errorf("%q: exit %d: %s", tt.args, code, errOut)
