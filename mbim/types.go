@@ -162,7 +162,13 @@ func ParseVersion(s string) (Version, error) {
 // TLVType is the type of an MBIMEx 3.0 information element (MBIM_TLV_IE).
 type TLVType uint16
 
-// TLV types, as libmbim names them.
+// TLV types. Types 0 to 17 (MBIMEx 3.0) are libmbim 1.28's, with its
+// nicknames (typo "ue-policites" included); 18 to 21 (MBIMEx 4.0) are not in
+// libmbim 1.28: their values and names are Wireshark 4.0's (packet-mbim.c
+// TLV_TYPE_TYPE_OSID ... TLV_TYPE_TYPE_SESSION_ID, shown as OS_ID,
+// 3GPP_REL_VERSION, URSP_RULES_TD_ONLY and SESSION_ID) and Microsoft's
+// (MBIM_TLV_TYPE_OSID in MBIM_CID_MS_REGISTRATION_PARAMS), nicknamed in
+// libmbim's style.
 const (
 	TLVInvalid                   TLVType = 0
 	TLVUEPolicies                TLVType = 1
@@ -182,6 +188,16 @@ const (
 	TLVTrafficParameters         TLVType = 15
 	TLVWakeCommand               TLVType = 16
 	TLVWakePacket                TLVType = 17
+	// TLVOSID is a 16-byte GUID identifying the host OS (the OSId of
+	// MS registration-params).
+	TLVOSID TLVType = 18
+	// TLV3GPPRelVersion is a 3GPP release number (a 32-bit integer).
+	TLV3GPPRelVersion TLVType = 19
+	// TLVURSPRulesTDOnly is a list of URSP rules with only their traffic
+	// descriptors.
+	TLVURSPRulesTDOnly TLVType = 20
+	// TLVSessionID is a data session ID (a 32-bit integer).
+	TLVSessionID TLVType = 21
 )
 
 var tlvNames = [...]string{
@@ -189,6 +205,7 @@ var tlvNames = [...]string{
 	"dflt-cfg-nssai", "precfg-dflt-cfg-nssai", "rej-nssai", "ladn", "tai",
 	"wchar-str", "uint16-tbl", "eap-packet", "pco",
 	"route-selection-descriptors", "traffic-parameters", "wake-command", "wake-packet",
+	"osid", "3gpp-rel-version", "ursp-rules-td-only", "session-id",
 }
 
 // String returns libmbim's nickname, or the number.
