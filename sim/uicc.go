@@ -12,14 +12,22 @@ import (
 	"github.com/gombim/gombim/mbim"
 )
 
-// MS UICC Low Level Access: the card in the active slot as the host sees
-// it through the modem. Its ATR, applications and files come from the
-// scenario (by default a USIM and an ISIM whose files carry the SIM's
-// ICCID, IMSI, own numbers and the home operator's name). Logical channels
-// are opened by application, up to uicc.max_channels; APDUs are answered by
-// the scenario's script (uicc.apdus), else by a small card: SELECT (by AID,
+// MS UICC Low Level Access: the cards as the host sees them through the
+// modem. Its ATR, applications and files come from the scenario (by default
+// a USIM and an ISIM whose files carry the slot's SIM's ICCID, IMSI, own
+// numbers and the home operator's name). Logical channels are opened by
+// application, up to uicc.max_channels; APDUs are answered by the
+// scenario's script (uicc.apdus), else by a small card: SELECT (by AID,
 // file ID or path), READ BINARY, READ RECORD and STATUS over the file
 // system, 6A82 for what it cannot find and 6D00 for other instructions.
+//
+// Up to MBIMEx 3.0 every command is for the card in the active slot. At
+// MBIMEx 4.0 the ATR, open-channel, close-channel, APDU,
+// terminal-capability and reset commands carry a SlotId, which selects the
+// card, the inactive slot's included (an empty query means the active
+// slot); each slot's card has its own channels, capabilities and
+// pass-through state. The application list and file access CIDs stay with
+// the active slot.
 
 func init() {
 	Handle(ul.UUID, ul.CIDAtr, handleUICCATR)
@@ -191,19 +199,20 @@ type uiccFile struct {
 }
 
 type uiccState struct {
+	slot        uint32
 	files       []*uiccFile
 	channels    map[uint32]*uiccChannel // 0 is the basic channel
 	capability  []ul.TerminalCapabilityInfo
 	passThrough ul.UiccPassThroughStatus
 }
 
-// uicc returns the state of the card in the active slot (each slot's card
-// keeps its own until a device reset).
-func uicc(m *Modem) *uiccState {
-	return m.Ext(fmt.Sprintf("uicc-%d", m.slot), func() any {
-		st := &uiccState{}
+// uicc returns the state of the card in a slot (each slot's card keeps its
+// own until a device reset).
+func uicc(m *Modem, slot uint32) *uiccState {
+	return m.Ext(fmt.Sprintf("uicc-%d", slot), func() any {
+		st := &uiccState{slot: slot}
 		st.reset(m)
-		st.files = m.uiccFiles()
+		st.files = m.uiccFiles(slot)
 		return st
 	}).(*uiccState)
 }
@@ -217,13 +226,13 @@ func (st *uiccState) reset(m *Modem) {
 	}
 }
 
-// uiccFiles builds the file system: the scenario's files, else defaults
-// made from the active SIM.
-func (m *Modem) uiccFiles() []*uiccFile {
+// uiccFiles builds the file system of a slot's card: the scenario's files,
+// else defaults made from the slot's SIM.
+func (m *Modem) uiccFiles(slot uint32) []*uiccFile {
 	c := m.sc.UICC
 	files := c.Files
 	if files == nil {
-		files = m.defaultUICCFiles()
+		files = m.defaultUICCFiles(slot)
 	}
 	var out []*uiccFile
 	for _, f := range files {
@@ -254,8 +263,8 @@ func trimPath(p []byte) []byte {
 	return p
 }
 
-func (m *Modem) defaultUICCFiles() []UICCFile {
-	sim := m.activeSIM().cfg
+func (m *Modem) defaultUICCFiles(slot uint32) []UICCFile {
+	sim := m.sims[slot].cfg
 	iccid := sim.ICCID
 	for len(iccid) < 20 {
 		iccid += "F"
@@ -347,9 +356,9 @@ func (st *uiccState) findFile(app int, path []byte) *uiccFile {
 	return nil
 }
 
-// cardReady is the status of commands that need the card.
-func (m *Modem) cardReady() mbim.Status {
-	switch m.activeSIM().state {
+// cardReady is the status of commands that need the card in a slot.
+func (m *Modem) cardReady(slot uint32) mbim.Status {
+	switch m.sims[slot].state {
 	case SIMNotInserted:
 		return mbim.StatusSIMNotInserted
 	case SIMBlocked:
@@ -358,17 +367,52 @@ func (m *Modem) cardReady() mbim.Status {
 	return mbim.StatusNone
 }
 
-// allowed reports whether an access condition is met now.
-func (m *Modem) uiccAllowed(cond bc.PinType) bool {
+// uiccAllowed reports whether an access condition is met now on the card
+// in a slot.
+func (m *Modem) uiccAllowed(slot uint32, cond bc.PinType) bool {
 	switch cond {
 	case bc.PinTypeUnknown:
 		return true
-	case bc.PinTypePin1, bc.PinTypeCustom:
-		return m.simReady()
-	case bc.PinTypePin2:
-		return m.simReady()
+	case bc.PinTypePin1, bc.PinTypeCustom, bc.PinTypePin2:
+		return m.sims[slot].state == SIMReady
 	}
 	return false // adm, nev, ...
+}
+
+// uiccSlot returns the slot a request is for: the SlotId of the MBIMEx 4.0
+// layouts, else (and for an MBIMEx 4.0 query sent empty) the active slot.
+// ok is false for a slot the modem does not have.
+func (m *Modem) uiccSlot(r *Request) (slot uint32, ok bool) {
+	slot = m.slot
+	switch x := r.Info.(type) {
+	case *ul.AtrQueryV4:
+		slot = x.SlotId
+	case *ul.OpenChannelSetV4:
+		slot = x.SlotId
+	case *ul.CloseChannelSetV4:
+		slot = x.SlotId
+	case *ul.ApduSetV4:
+		slot = x.SlotId
+	case *ul.TerminalCapabilitySetV4:
+		slot = x.SlotId
+	case *ul.TerminalCapabilityQueryV4:
+		slot = x.SlotId
+	case *ul.ResetSetV4:
+		slot = x.SlotId
+	case *ul.ResetQueryV4:
+		slot = x.SlotId
+	}
+	return slot, int(slot) < len(m.sims)
+}
+
+// uiccCard resolves the slot of a request and checks that its card can
+// answer; the status says why not.
+func (m *Modem) uiccCard(r *Request) (uint32, mbim.Status) {
+	slot, ok := m.uiccSlot(r)
+	if !ok {
+		return 0, mbim.StatusInvalidParameters
+	}
+	return slot, m.cardReady(slot)
 }
 
 // swField gives status words as MBIM carries them: SW1 and SW2 in the
@@ -463,7 +507,7 @@ func (m *Modem) uiccRunAPDU(st *uiccState, ch *uiccChannel, cmd []byte) []byte {
 			return sw(nil, swNoEFSelected)
 		case f.Structure != ul.UiccFileStructureTransparent:
 			return sw(nil, swIncompatible)
-		case !m.uiccAllowed(f.Read):
+		case !m.uiccAllowed(st.slot, f.Read):
 			return sw(nil, swSecurity)
 		}
 		off := int(p1&0x7f)<<8 | int(p2)
@@ -486,7 +530,7 @@ func (m *Modem) uiccRunAPDU(st *uiccState, ch *uiccChannel, cmd []byte) []byte {
 			return sw(nil, swNoEFSelected)
 		case f.Structure == ul.UiccFileStructureTransparent:
 			return sw(nil, swIncompatible)
-		case !m.uiccAllowed(f.Read):
+		case !m.uiccAllowed(st.slot, f.Read):
 			return sw(nil, swSecurity)
 		case p2&0x07 != 0x04 || p1 == 0 || int(p1) > len(f.Records):
 			return sw(nil, swRecordNotFound)
@@ -533,21 +577,27 @@ func fileSize(f *uiccFile) int {
 // ---- handlers
 
 func handleUICCATR(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
+	if _, s := m.uiccCard(r); s != mbim.StatusNone {
 		return Fail(s)
 	}
 	return OK(&ul.AtrResponse{Atr: slices.Clone(m.sc.UICC.ATR)})
 }
 
 func handleUICCOpenChannel(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
-		return Fail(s)
+	slot, st0 := m.uiccCard(r)
+	if st0 != mbim.StatusNone {
+		return Fail(st0)
 	}
-	s, ok := r.Info.(*ul.OpenChannelSet)
-	if !ok {
+	var s ul.OpenChannelSet
+	switch x := r.Info.(type) {
+	case *ul.OpenChannelSet:
+		s = *x
+	case *ul.OpenChannelSetV4:
+		s = ul.OpenChannelSet{AppId: x.AppId, SelectP2Arg: x.SelectP2Arg, ChannelGroup: x.ChannelGroup}
+	default:
 		return Fail(mbim.StatusInvalidParameters)
 	}
-	st := uicc(m)
+	st := uicc(m, slot)
 	var id uint32
 	for i := uint32(1); i <= m.sc.UICC.MaxChannels; i++ {
 		if _, used := st.channels[i]; !used {
@@ -564,24 +614,30 @@ func handleUICCOpenChannel(m *Modem, r *Request) Reply {
 	sw := uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])
 	out := &ul.OpenChannelResponse{Status: swField(sw), Response: resp[:len(resp)-2]}
 	if sw>>8 != 0x90 && sw>>8 != 0x61 && sw>>8 != 0x91 {
-		m.log("uicc: open channel: SELECT %s: %04X", s.AppId, sw)
+		m.log("uicc %d: open channel: SELECT %s: %04X", slot, s.AppId, sw)
 		return Reply{Status: mbim.StatusMSSelectFailed, Info: out}
 	}
 	st.channels[id] = ch
 	out.Channel = id
-	m.log("uicc: channel %d open on %s (group %d)", id, s.AppId, s.ChannelGroup)
+	m.log("uicc %d: channel %d open on %s (group %d)", slot, id, s.AppId, s.ChannelGroup)
 	return OK(out)
 }
 
 func handleUICCCloseChannel(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
-		return Fail(s)
+	slot, st0 := m.uiccCard(r)
+	if st0 != mbim.StatusNone {
+		return Fail(st0)
 	}
-	s, ok := r.Info.(*ul.CloseChannelSet)
-	if !ok {
+	var s ul.CloseChannelSet
+	switch x := r.Info.(type) {
+	case *ul.CloseChannelSet:
+		s = *x
+	case *ul.CloseChannelSetV4:
+		s = ul.CloseChannelSet{Channel: x.Channel, ChannelGroup: x.ChannelGroup}
+	default:
 		return Fail(mbim.StatusInvalidParameters)
 	}
-	st := uicc(m)
+	st := uicc(m, slot)
 	if s.Channel == 0 {
 		// Channel 0 with a group: close the group's channels.
 		n := 0
@@ -594,50 +650,65 @@ func handleUICCCloseChannel(m *Modem, r *Request) Reply {
 		if n == 0 {
 			return Fail(mbim.StatusMSInvalidLogicalChannel)
 		}
-		m.log("uicc: %d channels of group %d closed", n, s.ChannelGroup)
+		m.log("uicc %d: %d channels of group %d closed", slot, n, s.ChannelGroup)
 		return OK(&ul.CloseChannelResponse{Status: swField(swOK)})
 	}
 	if _, open := st.channels[s.Channel]; !open {
 		return Fail(mbim.StatusMSInvalidLogicalChannel)
 	}
 	delete(st.channels, s.Channel)
-	m.log("uicc: channel %d closed", s.Channel)
+	m.log("uicc %d: channel %d closed", slot, s.Channel)
 	return OK(&ul.CloseChannelResponse{Status: swField(swOK)})
 }
 
 func handleUICCAPDU(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
-		return Fail(s)
+	slot, st0 := m.uiccCard(r)
+	if st0 != mbim.StatusNone {
+		return Fail(st0)
 	}
-	s, ok := r.Info.(*ul.ApduSet)
-	if !ok {
+	var channel uint32
+	var command []byte
+	switch x := r.Info.(type) {
+	case *ul.ApduSet:
+		channel, command = x.Channel, x.Command
+	case *ul.ApduSetV4:
+		channel, command = x.Channel, x.Command
+	default:
 		return Fail(mbim.StatusInvalidParameters)
 	}
-	st := uicc(m)
-	ch, open := st.channels[s.Channel]
+	st := uicc(m, slot)
+	ch, open := st.channels[channel]
 	if !open {
 		return Fail(mbim.StatusMSInvalidLogicalChannel)
 	}
-	if len(s.Command) < 4 || len(s.Command) > 261 {
+	if len(command) < 4 || len(command) > 261 {
 		return Fail(mbim.StatusInvalidParameters)
 	}
-	resp := m.uiccRunAPDU(st, ch, s.Command)
+	resp := m.uiccRunAPDU(st, ch, command)
 	sw := uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])
-	m.log("uicc: channel %d: %X -> %X", s.Channel, []byte(s.Command), resp)
+	m.log("uicc %d: channel %d: %X -> %X", slot, channel, command, resp)
 	return OK(&ul.ApduResponse{Status: swField(sw), Response: resp[:len(resp)-2]})
 }
 
 func handleUICCTerminalCapability(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
-		return Fail(s)
+	slot, st0 := m.uiccCard(r)
+	if st0 != mbim.StatusNone {
+		return Fail(st0)
 	}
-	st := uicc(m)
-	if s, ok := r.Info.(*ul.TerminalCapabilitySet); ok {
+	st := uicc(m, slot)
+	var set []ul.TerminalCapabilityInfo
+	switch x := r.Info.(type) {
+	case *ul.TerminalCapabilitySet:
+		set = x.TerminalCapability
+	case *ul.TerminalCapabilitySetV4:
+		set = x.TerminalCapability
+	}
+	if r.IsSet() {
 		st.capability = nil
-		for _, c := range s.TerminalCapability {
+		for _, c := range set {
 			st.capability = append(st.capability, ul.TerminalCapabilityInfo{TerminalCapabilityData: slices.Clone(c.TerminalCapabilityData)})
 		}
-		m.log("uicc: %d terminal capabilities", len(st.capability))
+		m.log("uicc %d: %d terminal capabilities", slot, len(st.capability))
 	}
 	out := &ul.TerminalCapabilityResponse{}
 	for _, c := range st.capability {
@@ -649,12 +720,22 @@ func handleUICCTerminalCapability(m *Modem, r *Request) Reply {
 // handleUICCReset resets the card (logical channels close) and sets
 // whether the host takes it over (pass-through).
 func handleUICCReset(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
-		return Fail(s)
+	slot, st0 := m.uiccCard(r)
+	if st0 != mbim.StatusNone {
+		return Fail(st0)
 	}
-	st := uicc(m)
-	if s, ok := r.Info.(*ul.ResetSet); ok {
-		switch s.PassThroughAction {
+	st := uicc(m, slot)
+	if r.IsSet() {
+		var action ul.UiccPassThroughAction
+		switch x := r.Info.(type) {
+		case *ul.ResetSet:
+			action = x.PassThroughAction
+		case *ul.ResetSetV4:
+			action = x.PassThroughAction
+		default:
+			return Fail(mbim.StatusInvalidParameters)
+		}
+		switch action {
 		case ul.UiccPassThroughActionEnable:
 			st.passThrough = ul.UiccPassThroughStatusEnabled
 		case ul.UiccPassThroughActionDisable:
@@ -663,13 +744,13 @@ func handleUICCReset(m *Modem, r *Request) Reply {
 			return Fail(mbim.StatusInvalidParameters)
 		}
 		st.reset(m)
-		m.log("uicc: card reset, pass-through %s", st.passThrough)
+		m.log("uicc %d: card reset, pass-through %s", slot, st.passThrough)
 	}
 	return OK(&ul.ResetResponse{PassThroughStatus: st.passThrough})
 }
 
 func handleUICCApplicationList(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
+	if s := m.cardReady(m.slot); s != mbim.StatusNone {
 		return Fail(s)
 	}
 	out := &ul.ApplicationListResponse{Version: 1, ActiveApplicationIndex: m.sc.UICC.ActiveApplication}
@@ -690,7 +771,7 @@ func (m *Modem) uiccFileFor(aid, path []byte) (*uiccFile, uint16) {
 	if app < 0 && len(aid) > 0 {
 		return nil, swFileNotFound
 	}
-	f := uicc(m).findFile(app, path)
+	f := uicc(m, m.slot).findFile(app, path)
 	if f == nil {
 		return nil, swFileNotFound
 	}
@@ -698,7 +779,7 @@ func (m *Modem) uiccFileFor(aid, path []byte) (*uiccFile, uint16) {
 }
 
 func handleUICCFileStatus(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
+	if s := m.cardReady(m.slot); s != mbim.StatusNone {
 		return Fail(s)
 	}
 	q, ok := r.Info.(*ul.FileStatusQuery)
@@ -725,7 +806,7 @@ func handleUICCFileStatus(m *Modem, r *Request) Reply {
 // handleUICCReadBinary reads (query) or updates (set, with Data) a
 // transparent file.
 func handleUICCReadBinary(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
+	if s := m.cardReady(m.slot); s != mbim.StatusNone {
 		return Fail(s)
 	}
 	q, ok := r.Info.(*ul.ReadBinarySet)
@@ -745,7 +826,7 @@ func handleUICCReadBinary(m *Modem, r *Request) Reply {
 		return resp(swWrongP1P2, nil)
 	}
 	if r.IsSet() {
-		if !m.uiccAllowed(f.Update) {
+		if !m.uiccAllowed(m.slot, f.Update) {
 			return resp(swSecurity, nil)
 		}
 		if int(q.ReadOffset)+len(q.Data) > len(f.Data) {
@@ -755,7 +836,7 @@ func handleUICCReadBinary(m *Modem, r *Request) Reply {
 		m.log("uicc: %X updated at %d", []byte(q.FilePath), q.ReadOffset)
 		return resp(swOK, nil)
 	}
-	if !m.uiccAllowed(f.Read) {
+	if !m.uiccAllowed(m.slot, f.Read) {
 		return resp(swSecurity, nil)
 	}
 	end := len(f.Data)
@@ -767,7 +848,7 @@ func handleUICCReadBinary(m *Modem, r *Request) Reply {
 
 // handleUICCReadRecord reads (query) or updates (set, with Data) a record.
 func handleUICCReadRecord(m *Modem, r *Request) Reply {
-	if s := m.cardReady(); s != mbim.StatusNone {
+	if s := m.cardReady(m.slot); s != mbim.StatusNone {
 		return Fail(s)
 	}
 	q, ok := r.Info.(*ul.ReadRecordSet)
@@ -788,7 +869,7 @@ func handleUICCReadRecord(m *Modem, r *Request) Reply {
 	}
 	rec := f.Records[q.RecordNumber-1]
 	if r.IsSet() {
-		if !m.uiccAllowed(f.Update) {
+		if !m.uiccAllowed(m.slot, f.Update) {
 			return resp(swSecurity, nil)
 		}
 		if len(q.Data) != len(rec) {
@@ -798,7 +879,7 @@ func handleUICCReadRecord(m *Modem, r *Request) Reply {
 		m.log("uicc: %X record %d updated", []byte(q.FilePath), q.RecordNumber)
 		return resp(swOK, nil)
 	}
-	if !m.uiccAllowed(f.Read) {
+	if !m.uiccAllowed(m.slot, f.Read) {
 		return resp(swSecurity, nil)
 	}
 	return resp(swOK, slices.Clone(rec))

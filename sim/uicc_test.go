@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	bc "github.com/gombim/gombim/catalog/basicconnect"
+	ms "github.com/gombim/gombim/catalog/msbasicconnectext"
 	ul "github.com/gombim/gombim/catalog/msuicclowlevelaccess"
 	"github.com/gombim/gombim/mbim"
 )
@@ -181,5 +182,130 @@ func TestUICCDefaultFilesAndPIN(t *testing.T) {
 		FilePath: mustHex("7FFF6F46")})
 	if rb := info.(*ul.ReadBinaryResponse); gsm7Text(bytes.TrimRight(rb.Data[1:], "\xff")) != "Test Network" {
 		t.Errorf("EF.SPN: %+v", rb)
+	}
+}
+
+// At MBIMEx 4.0 the SlotId of the ATR, channel, APDU, terminal-capability
+// and reset commands selects the card, the inactive slot's included; each
+// card keeps its own state.
+func TestUICCSlotsMBIMEx4(t *testing.T) {
+	mo, path := startUnix(t, scenario(func(s *Scenario) {
+		s.SIMs[1] = SIM{State: SIMReady, ICCID: "89014103211118510777", IMSI: "310410987654321", ESIM: true,
+			PIN1: "0000", PUK1: "00000000", PINAttempts: 3, PUKAttempts: 10}
+	}))
+	c := dial(t, path)
+	c.open()
+	c.command(ms.UUID, ms.CIDVersion, mbim.CommandQuery, &ms.VersionQuery{MbimVersion: 0x0100, MbimExtendedVersion: 0x0400})
+	c.v = mbim.MBIMEx4
+
+	// The ATR of each slot's card; the active one for an empty query.
+	for _, q := range []mbim.Info{&ul.AtrQueryV4{SlotId: 0}, &ul.AtrQueryV4{SlotId: 1}, nil} {
+		msg, info := c.command(ul.UUID, ul.CIDAtr, mbim.CommandQuery, q)
+		if r, _ := info.(*ul.AtrResponse); msg.Status != mbim.StatusNone || !bytes.Equal(r.Atr, mo.sc.UICC.ATR) {
+			t.Errorf("ATR %+v: %s %+v", q, msg.Status, info)
+		}
+	}
+	if msg, _ := c.command(ul.UUID, ul.CIDAtr, mbim.CommandQuery, &ul.AtrQueryV4{SlotId: 2}); msg.Status != mbim.StatusInvalidParameters {
+		t.Errorf("ATR of a slot the modem lacks: %s", msg.Status)
+	}
+
+	open := func(slot uint32) uint32 {
+		t.Helper()
+		msg, info := c.command(ul.UUID, ul.CIDOpenChannel, mbim.CommandSet, &ul.OpenChannelSetV4{AppId: aidUSIM, SelectP2Arg: 4, ChannelGroup: 7, SlotId: slot})
+		r, _ := info.(*ul.OpenChannelResponse)
+		if msg.Status != mbim.StatusNone || r == nil || r.Status != 0x0090 {
+			t.Fatalf("open the USIM in slot %d: %s %+v", slot, msg.Status, info)
+		}
+		return r.Channel
+	}
+	apdu := func(slot, ch uint32, cmd string) (mbim.Status, *ul.ApduResponse) {
+		t.Helper()
+		msg, info := c.command(ul.UUID, ul.CIDApdu, mbim.CommandSet, &ul.ApduSetV4{Channel: ch, Command: mustHex(cmd), SlotId: slot})
+		r, _ := info.(*ul.ApduResponse)
+		return msg.Status, r
+	}
+	imsiOf := func(imsi string) string {
+		parity := "1"
+		if len(imsi)%2 == 1 {
+			parity = "9"
+		}
+		return mbim.Bytes(append([]byte{byte((len(imsi) + 2) / 2)}, bcdSwapped(parity+imsi)...)).String()
+	}
+	// Each card numbers its channels: both get channel 1.
+	ch0, ch1 := open(0), open(1)
+	if ch0 != 1 || ch1 != 1 {
+		t.Errorf("channels %d and %d, want 1 on each card", ch0, ch1)
+	}
+	// EF.IMSI of each card, made from its slot's SIM; slot 1 is inactive.
+	for slot, imsi := range []string{"001010123456789", "310410987654321"} {
+		if _, r := apdu(uint32(slot), 1, "00A40004026F07"); r.Status != 0x0090 {
+			t.Fatalf("slot %d: SELECT EF.IMSI: %+v", slot, r)
+		}
+		if _, r := apdu(uint32(slot), 1, "00B0000009"); r.Response.String() != imsiOf(imsi) {
+			t.Errorf("slot %d: EF.IMSI %s, want %s", slot, r.Response, imsiOf(imsi))
+		}
+	}
+	// Closing slot 1's channel leaves slot 0's open.
+	if msg, _ := c.command(ul.UUID, ul.CIDCloseChannel, mbim.CommandSet, &ul.CloseChannelSetV4{Channel: 1, SlotId: 1}); msg.Status != mbim.StatusNone {
+		t.Errorf("close slot 1's channel: %s", msg.Status)
+	}
+	if st, _ := apdu(1, 1, "00F2000000"); st != mbim.StatusMSInvalidLogicalChannel {
+		t.Errorf("slot 1's channel after its close: %s", st)
+	}
+	if st, r := apdu(0, 1, "00F2000000"); st != mbim.StatusNone || r.Status != 0x0090 {
+		t.Errorf("slot 0's channel after slot 1's close: %s %+v", st, r)
+	}
+	if msg, _ := c.command(ul.UUID, ul.CIDApdu, mbim.CommandSet, &ul.ApduSetV4{Channel: 1, Command: mustHex("00F2000000"), SlotId: 5}); msg.Status != mbim.StatusInvalidParameters {
+		t.Errorf("APDU to slot 5: %s", msg.Status)
+	}
+
+	// Terminal capabilities per card (the set has the slot first).
+	caps := []ul.TerminalCapabilityInfo{{TerminalCapabilityData: mustHex("a903830107")}}
+	c.command(ul.UUID, ul.CIDTerminalCapability, mbim.CommandSet, &ul.TerminalCapabilitySetV4{SlotId: 1, TerminalCapability: caps})
+	for slot, want := range []int{0, 1} {
+		_, info := c.command(ul.UUID, ul.CIDTerminalCapability, mbim.CommandQuery, &ul.TerminalCapabilityQueryV4{SlotId: uint32(slot)})
+		if tc := info.(*ul.TerminalCapabilityResponse); len(tc.TerminalCapability) != want {
+			t.Errorf("slot %d: terminal capabilities %+v, want %d", slot, tc, want)
+		}
+	}
+
+	// Resetting slot 1's card into pass-through leaves slot 0's alone.
+	open(1)
+	_, info := c.command(ul.UUID, ul.CIDReset, mbim.CommandSet, &ul.ResetSetV4{PassThroughAction: ul.UiccPassThroughActionEnable, SlotId: 1})
+	if rs := info.(*ul.ResetResponse); rs.PassThroughStatus != ul.UiccPassThroughStatusEnabled {
+		t.Errorf("reset slot 1: %+v", rs)
+	}
+	for slot, want := range []ul.UiccPassThroughStatus{ul.UiccPassThroughStatusDisabled, ul.UiccPassThroughStatusEnabled} {
+		_, info := c.command(ul.UUID, ul.CIDReset, mbim.CommandQuery, &ul.ResetQueryV4{SlotId: uint32(slot)})
+		if rs := info.(*ul.ResetResponse); rs.PassThroughStatus != want {
+			t.Errorf("slot %d: pass-through %s, want %s", slot, rs.PassThroughStatus, want)
+		}
+	}
+	if st, _ := apdu(1, 1, "00F2000000"); st != mbim.StatusMSInvalidLogicalChannel {
+		t.Errorf("slot 1's channel survived its card's reset: %s", st)
+	}
+	if st, _ := apdu(0, 1, "00F2000000"); st != mbim.StatusNone {
+		t.Errorf("slot 0's channel closed by slot 1's reset: %s", st)
+	}
+
+	// After a switch to slot 1 the commands without a slot (file access)
+	// and the empty queries are for slot 1's card.
+	c.command(ms.UUID, ms.CIDDeviceSlotMappings, mbim.CommandSet, &ms.DeviceSlotMappingsSet{SlotMap: []ms.Slot{{Slot: 1}}})
+	_, info = c.command(ul.UUID, ul.CIDReadBinary, mbim.CommandQuery, &ul.ReadBinaryQuery{Version: 1, ApplicationId: aidUSIM, FilePath: mustHex("7FFF6F07")})
+	if rb := info.(*ul.ReadBinaryResponse); rb.Data.String() != imsiOf("310410987654321") {
+		t.Errorf("EF.IMSI of the active slot 1: %+v", rb)
+	}
+	_, info = c.command(ul.UUID, ul.CIDReset, mbim.CommandQuery, nil)
+	if rs := info.(*ul.ResetResponse); rs.PassThroughStatus != ul.UiccPassThroughStatusEnabled {
+		t.Errorf("pass-through of the active slot 1: %+v", rs)
+	}
+
+	// A slot without a card.
+	mo.Inject(Event{Type: "sim-removed", Slot: new(uint32)})
+	if msg, _ := c.command(ul.UUID, ul.CIDAtr, mbim.CommandQuery, &ul.AtrQueryV4{SlotId: 0}); msg.Status != mbim.StatusSIMNotInserted {
+		t.Errorf("ATR of the emptied slot 0: %s", msg.Status)
+	}
+	if msg, _ := c.command(ul.UUID, ul.CIDAtr, mbim.CommandQuery, &ul.AtrQueryV4{SlotId: 1}); msg.Status != mbim.StatusNone {
+		t.Errorf("ATR of slot 1: %s", msg.Status)
 	}
 }
