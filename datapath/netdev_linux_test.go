@@ -308,6 +308,9 @@ func TestNetdevBringsParentUp(t *testing.T) {
 	if out := ns.MustIP("link", "show", hostIf); !strings.Contains(out, ",UP") {
 		t.Fatalf("not brought up: %s", out)
 	}
+	// Bringing wwan0 up turns mdm0's carrier on; mdm0 drops what it is
+	// given until the kernel has noticed.
+	ns.WaitUp(modemIf, hostIf)
 	transfer(t, src, prod, 0, 50, 1000, nil)
 	src.Close()
 	if out := ns.MustIP("link", "show", hostIf); strings.Contains(out, ",UP") {
@@ -351,6 +354,7 @@ func TestNetdevLinkDownAndGone(t *testing.T) {
 		t.Fatalf("link down: %v", err)
 	}
 	ns.MustIP("link", "set", hostIf, "up")
+	ns.WaitUp(modemIf, hostIf) // frames sent on mdm0 before it is up again are lost
 	transfer(t, src, prod, 0, 20, 500, nil)
 
 	go func() {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -122,6 +123,40 @@ func (ns *NS) Veth(a, b string, mtu int) {
 	ns.IP("link", "set", b, "addrgenmode", "none")
 	ns.MustIP("link", "set", a, "up")
 	ns.MustIP("link", "set", b, "up")
+	ns.WaitUp(a, b)
+}
+
+// WaitUp waits until the links are operationally up (carrier on, and the
+// kernel's link watch has processed it), failing the test after 30
+// seconds.
+//
+// Call it after anything that toggles a veth pair's carrier (creating it,
+// setting either end down and up) before sending on it: while carrier is
+// off the kernel gives the link a no-op queueing discipline, and it only
+// restores the real one asynchronously, from the link watch work queue,
+// shortly after carrier comes back. Until then frames sent on the link are
+// silently dropped (counted as TX dropped), which on a loaded machine can
+// be long enough to lose a whole burst. The link watch records the
+// operational state together with the queueing discipline, so "state UP"
+// means frames get through.
+func (ns *NS) WaitUp(links ...string) {
+	ns.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, l := range links {
+		for {
+			out, err := ns.IP("-o", "link", "show", "dev", l)
+			if err != nil {
+				ns.t.Fatal(err)
+			}
+			if strings.Contains(out, " state UP ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				ns.t.Fatalf("%s in %s did not come up: %s", l, ns.Name, strings.TrimSpace(out))
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 // Do runs fn on an OS thread switched into the namespace. Sockets created
