@@ -544,6 +544,44 @@ func (p *PTY) cleanupLocked() {
 	_ = unix.IoctlSetPointerInt(p.mfd, unix.TIOCSPTLCK, 0)
 }
 
+// WaitRead waits until the connected client has read everything written
+// to it, or has left, or timeout has passed; it reports whether nothing
+// is left unread. A simulator that hangs up right after a last message
+// (a device reset) calls it before Close: closing hangs up the slave,
+// and the kernel then discards what the client has not read yet, though
+// a real modem's last response reaches the host before it drops off the
+// bus.
+//
+// The bytes are still unread while the slave (our own descriptor of it)
+// polls readable: a poll also moves bytes the master wrote, which the
+// kernel hands to the slave asynchronously, into the slave's read buffer.
+func (p *PTY) WaitRead(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		p.smu.Lock()
+		if p.closed.Load() {
+			p.smu.Unlock()
+			return false
+		}
+		p.drainLocked()
+		pending := false
+		if p.active || !p.tracking {
+			fds := []unix.PollFd{{Fd: int32(p.sfd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 0)
+			pending = err == unix.EINTR || (n > 0 && fds[0].Revents&unix.POLLIN != 0)
+		}
+		p.smu.Unlock()
+		p.kickHooks()
+		if !pending {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (p *PTY) MaxControlTransfer() int { return p.maxCtl }
 
 func (p *PTY) String() string { return p.desc }
@@ -559,6 +597,17 @@ func (p *PTY) SetWriteDeadline(t time.Time) error { return p.master.SetWriteDead
 func (p *PTY) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		// Links first: once the pty is closed its number is free, and
+		// the next pty made on the machine, anybody's, gets it; a client
+		// following a link left behind would open that one.
+		p.lmu.Lock()
+		for _, l := range p.links {
+			if t, err := os.Readlink(l); err == nil && t == p.slave {
+				os.Remove(l)
+			}
+		}
+		p.links = nil
+		p.lmu.Unlock()
 		p.smu.Lock()
 		p.inoClosed = true
 		p.smu.Unlock()
@@ -569,14 +618,6 @@ func (p *PTY) Close() error {
 		p.wg.Wait()
 		p.closeErr = p.master.Close()
 		unix.Close(p.sfd)
-		p.lmu.Lock()
-		for _, l := range p.links {
-			if t, err := os.Readlink(l); err == nil && t == p.slave {
-				os.Remove(l)
-			}
-		}
-		p.links = nil
-		p.lmu.Unlock()
 	})
 	return p.closeErr
 }

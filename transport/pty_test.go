@@ -4,6 +4,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -378,5 +379,72 @@ func TestPTYRawTermios(t *testing.T) {
 	}
 	if tio.Lflag&(unix.ICANON|unix.ECHO) != 0 {
 		t.Fatal("raw mode not restored after the client left")
+	}
+}
+
+// Closing the PTY hangs the slave up, and the kernel discards what the
+// client had not read yet; WaitRead waits until it has.
+func TestPTYWaitRead(t *testing.T) {
+	p, err := NewPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !p.WaitRead(0) {
+		t.Fatal("WaitRead without a client: something is unread")
+	}
+	c, err := Open(p.SlavePath(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitClient(t, p)
+	if err := p.WriteMessage(mkMsg(tIndicate, 1, 200)); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads: WaitRead gives up after the timeout.
+	if p.WaitRead(20 * time.Millisecond) {
+		t.Fatal("WaitRead: nothing unread, but the client has not read")
+	}
+	type result struct {
+		msg []byte
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		b, err := c.ReadMessage()
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		b = append([]byte(nil), b...)
+		_, err = c.ReadMessage()
+		if !errors.Is(err, io.EOF) {
+			err = fmt.Errorf("after the message: %v, want EOF", err)
+		} else {
+			err = nil
+		}
+		got <- result{b, err}
+	}()
+	if !p.WaitRead(30 * time.Second) {
+		t.Fatal("the client did not read the message")
+	}
+	p.Close()
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	checkMsg(t, r.msg, tIndicate, 1, 200)
+}
+
+// waitClient waits until the PTY has seen a client open the slave.
+func waitClient(t *testing.T, p *PTY) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Client() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("client never seen")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
