@@ -27,7 +27,7 @@ func TestFaultFragment(t *testing.T) {
 	tid := c.commandNoWait(bc.UUID, bc.CIDDeviceCaps, mbim.CommandQuery, nil)
 	var frags int
 	for {
-		b, err := c.readRaw(5 * time.Second)
+		b, err := c.readRaw(waitTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestFaultOutOfOrder(t *testing.T) {
 	c := dial(t, path)
 	c.open()
 	c.commandNoWait(bc.UUID, bc.CIDDeviceCaps, mbim.CommandQuery, nil)
-	b, err := c.readRaw(5 * time.Second)
+	b, err := c.readRaw(waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestFaultCorruptLength(t *testing.T) {
 	c := dial(t, path)
 	c.open()
 	c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	b, err := c.readRaw(5 * time.Second)
+	b, err := c.readRaw(waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestFaultFunctionError(t *testing.T) {
 	c := dial(t, path)
 	c.open()
 	tid := c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	m, err := c.read(5 * time.Second)
+	m, err := c.read(waitTimeout)
 	if err != nil || m.Type != mbim.TypeFunctionError || m.TransactionID != tid || m.ErrorCode != mbim.ErrMaxTransfer {
 		t.Fatalf("got %v %v, want function-error max-transfer for %d", m, err, tid)
 	}
@@ -151,7 +151,7 @@ func TestFaultIndicationBeforeOpen(t *testing.T) {
 	_, path := startUnix(t, withFault(Fault{Kind: FaultIndicationBeforeOpen, Count: 1}))
 	c := dial(t, path)
 	tid := c.send(mbim.Message{Type: mbim.TypeOpen, MaxControlTransfer: 4096})
-	first, err := c.read(5 * time.Second)
+	first, err := c.read(waitTimeout)
 	if err != nil || first.Type != mbim.TypeIndicateStatus || first.CID != bc.CIDRadioState {
 		t.Fatalf("first message %v %v, want a radio-state indication", first, err)
 	}
@@ -162,12 +162,12 @@ func TestFaultCloseDoneOnOpen(t *testing.T) {
 	_, path := startUnix(t, withFault(Fault{Kind: FaultCloseDoneOnOpen, Count: 1}))
 	c := dial(t, path)
 	tid := c.send(mbim.Message{Type: mbim.TypeOpen, MaxControlTransfer: 4096})
-	if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeCloseDone || m.TransactionID != tid {
+	if m, err := c.read(waitTimeout); err != nil || m.Type != mbim.TypeCloseDone || m.TransactionID != tid {
 		t.Fatalf("got %v %v, want close-done", m, err)
 	}
 	// Still closed: commands are refused.
 	tid = c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened {
+	if m, err := c.read(waitTimeout); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened {
 		t.Fatalf("got %v %v, want not-opened", m, err)
 	}
 	c.open() // the second OPEN works
@@ -181,7 +181,7 @@ func TestFaultNotOpenedAfterSuspend(t *testing.T) {
 	c.command(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
 	for _, cid := range []uint32{bc.CIDSignalState, bc.CIDRadioState} {
 		tid := c.commandNoWait(bc.UUID, cid, mbim.CommandQuery, nil)
-		m, err := c.read(5 * time.Second)
+		m, err := c.read(waitTimeout)
 		if err != nil || m.Type != mbim.TypeFunctionError || m.TransactionID != tid || m.ErrorCode != mbim.ErrNotOpened {
 			t.Fatalf("cid %d: got %v %v, want not-opened", cid, m, err)
 		}
@@ -195,7 +195,7 @@ func TestFaultHangUp(t *testing.T) {
 	c := dial(t, path)
 	c.open()
 	c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	_, err := c.read(5 * time.Second)
+	_, err := c.read(waitTimeout)
 	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("after the hang-up: %v, want EOF", err)
 	}
@@ -210,7 +210,7 @@ func TestFaultHangUpPTY(t *testing.T) {
 	c := dial(t, link)
 	c.open()
 	c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	if _, err := c.read(5 * time.Second); err == nil {
+	if _, err := c.read(waitTimeout); err == nil {
 		t.Fatal("read a message after the hang-up")
 	}
 	c.c.Close()
@@ -223,7 +223,7 @@ func TestFaultHangUpPTY(t *testing.T) {
 // redial opens path until the device is back.
 func redial(t *testing.T, path string) *client {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		c, err := transport.Open(path, transport.Options{})
 		if err == nil {
@@ -231,7 +231,7 @@ func redial(t *testing.T, path string) *client {
 			t.Cleanup(func() { c.Close() })
 			// A stale pty may accept the open; check it answers.
 			tid := cl.send(mbim.Message{Type: mbim.TypeOpen, MaxControlTransfer: 4096})
-			if m, err := cl.read(time.Second); err == nil && m.Type == mbim.TypeOpenDone && m.TransactionID == tid {
+			if m, err := cl.read(5 * time.Second); err == nil && m.Type == mbim.TypeOpenDone && m.TransactionID == tid {
 				return cl
 			}
 			c.Close()
@@ -248,7 +248,7 @@ func TestFaultGarbage(t *testing.T) {
 	c := dial(t, path)
 	c.open()
 	tid := c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-	_, err := c.readRaw(5 * time.Second)
+	_, err := c.readRaw(waitTimeout)
 	var fe *transport.FramingError
 	if !errors.As(err, &fe) || fe.Length != 0xFFFFFFF0 {
 		t.Fatalf("first read: %v, want a framing error for a huge length", err)
@@ -281,7 +281,7 @@ func TestFaultsOnOpenAndClose(t *testing.T) {
 		_, path := startUnix(t, withFault(Fault{Kind: FaultFunctionError, Message: "open", Error: "not-opened", Count: 1}))
 		c := dial(t, path)
 		tid := c.send(openMsg)
-		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened || m.TransactionID != tid {
+		if m, err := c.read(waitTimeout); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened || m.TransactionID != tid {
 			t.Fatalf("got %v %v", m, err)
 		}
 		c.open()
@@ -290,11 +290,11 @@ func TestFaultsOnOpenAndClose(t *testing.T) {
 		_, path := startUnix(t, withFault(Fault{Kind: FaultStatus, Message: "open", Status: "busy", Count: 1}))
 		c := dial(t, path)
 		tid := c.send(openMsg)
-		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeOpenDone || m.Status != mbim.StatusBusy || m.TransactionID != tid {
+		if m, err := c.read(waitTimeout); err != nil || m.Type != mbim.TypeOpenDone || m.Status != mbim.StatusBusy || m.TransactionID != tid {
 			t.Fatalf("got %v %v", m, err)
 		}
 		tid = c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-		if m, err := c.read(5 * time.Second); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened {
+		if m, err := c.read(waitTimeout); err != nil || m.Type != mbim.TypeFunctionError || m.ErrorCode != mbim.ErrNotOpened {
 			t.Fatalf("after a failed OPEN: %v %v", m, err)
 		}
 		c.open()
@@ -323,7 +323,7 @@ func TestFaultsOnOpenAndClose(t *testing.T) {
 		}
 		// The modem did close.
 		c.commandNoWait(bc.UUID, bc.CIDRadioState, mbim.CommandQuery, nil)
-		if m, err := c.read(5 * time.Second); err != nil || m.ErrorCode != mbim.ErrNotOpened {
+		if m, err := c.read(waitTimeout); err != nil || m.ErrorCode != mbim.ErrNotOpened {
 			t.Fatalf("after CLOSE: %v %v", m, err)
 		}
 	})

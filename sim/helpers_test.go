@@ -86,7 +86,7 @@ type client struct {
 
 func dial(t *testing.T, path string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	c, err := transport.OpenContext(ctx, path, transport.Options{})
 	if err != nil {
@@ -153,7 +153,7 @@ func (c *client) read(d time.Duration) (mbim.Message, error) {
 func (c *client) expect(t mbim.MessageType, tid uint32) mbim.Message {
 	c.t.Helper()
 	for {
-		m, err := c.read(5 * time.Second)
+		m, err := c.read(waitTimeout)
 		if err != nil {
 			c.t.Fatalf("waiting for %s %d: %v", t, tid, err)
 		}
@@ -199,10 +199,10 @@ func (c *client) commandNoWait(svc mbim.UUID, cid uint32, ct mbim.CommandType, i
 }
 
 // waitGoroutines fails the test if the goroutine count does not drop to n
-// (plus slack for runtime helpers) within a few seconds.
+// (plus slack for runtime helpers) within waitTimeout.
 func waitGoroutines(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		got := runtime.NumGoroutine()
 		if got <= n {
@@ -218,6 +218,12 @@ func waitGoroutines(t *testing.T, n int) {
 }
 
 var errTimeout = errors.New("timeout")
+
+// waitTimeout bounds waiting for something that is expected to happen (a
+// response, an indication, a hang-up, the device coming back). It only
+// bounds a failure, so it is long: on a loaded machine under the race
+// detector, a few seconds are not enough.
+const waitTimeout = 30 * time.Second
 
 // testLogger fails the test when the modem reports a bug of its own (a
 // response or indication that does not match the catalog's layout), and

@@ -52,7 +52,7 @@ func mbimcli(t *testing.T, link string, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out []byte
-	for try := 0; ; try++ {
+	for {
 		cmd := exec.CommandContext(ctx, bin, append([]string{"-d", link, "--verbose"}, args...)...)
 		out, _ = cmd.CombinedOutput()
 		if ctx.Err() != nil {
@@ -60,8 +60,9 @@ func mbimcli(t *testing.T, link string, args ...string) string {
 		}
 		// The pty refuses opens (EIO) for the moment it takes to scrub
 		// it after the previous client left (see transport.PTY); mbimcli
-		// does not retry, so the test does, as a script would.
-		if !busyPTY.Match(out) || try == 50 {
+		// does not retry, so the test does, as a script would (for as
+		// long as ctx lasts: the moment is longer on a loaded machine).
+		if !busyPTY.Match(out) {
 			break
 		}
 		ptyRetries.Add(1)
@@ -382,7 +383,7 @@ func TestMbimcliManyRuns(t *testing.T) {
 // (after a SIM slot change, which takes the scenario's registration time).
 func waitRegistered(t *testing.T, m *Modem) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		m.Lock()
 		ok := m.registered() && m.attached()
@@ -526,7 +527,7 @@ func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
 		// its power-up state (radio on, SAR as the scenario says). mbimcli
 		// would close the device it asked to reboot, and time out.
 		{args: []string{"--intel-modem-reboot", "--no-close"}, want: []string{"Successfully requested modem to reboot"},
-			check: func(t *testing.T, m *Modem) { waitLink(t, link) }},
+			check: func(t *testing.T, m *Modem) { waitBack(t, m) }},
 		{args: []string{"--query-radio-state"}, want: []string{"Software radio state: 'on'"}},
 		{args: []string{"--ms-query-sar-config"}, want: []string{"Mode: os", "Antenna index: 1\n\t\t  Backoff index: 2"}},
 	}
@@ -545,19 +546,23 @@ func TestMbimcliSARATDSNITZAndReboot(t *testing.T) {
 	}
 }
 
-// waitLink waits for the pty link to come back after a device reset.
-func waitLink(t *testing.T, link string) {
+// waitBack waits until the device is back after a device reset: served
+// again (on a new pty, under the same link) by a connection made once the
+// reset time was over.
+func waitBack(t *testing.T, m *Modem) {
 	t.Helper()
-	time.Sleep(50 * time.Millisecond) // the hang-up
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := os.Stat(link); err == nil {
+		m.Lock()
+		back := m.host != nil && !m.host.since.Before(m.downTill)
+		m.Unlock()
+		if back {
 			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the device did not come back after the reset")
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

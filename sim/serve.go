@@ -32,6 +32,8 @@ type host struct {
 	pty    *transport.PTY
 	open   bool
 	closed bool // serving ended
+	// since is when serving this connection began.
+	since time.Time
 	// version is the agreed MBIMEx version.
 	version mbim.Version
 	maxCtl  int
@@ -47,6 +49,11 @@ type host struct {
 	hungUp bool // guarded by qmu
 }
 
+// hangUpReadTimeout bounds how long a hang-up waits for a pty client to
+// read what was sent before it (a client that does not read is hung up on
+// anyway).
+const hangUpReadTimeout = 5 * time.Second
+
 type outItem struct {
 	frames [][]byte
 	raw    bool
@@ -56,7 +63,7 @@ type outItem struct {
 
 func newHost(m *Modem, conn transport.Conn) *host {
 	h := &host{m: m, conn: conn, version: mbim.MBIMEx1, maxCtl: conn.MaxControlTransfer(),
-		kick: make(chan struct{}, 1), done: make(chan struct{}), wdone: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), wdone: make(chan struct{}), since: time.Now()}
 	h.pty, _ = conn.(*transport.PTY)
 	return h
 }
@@ -127,6 +134,11 @@ func (h *host) writer() {
 				}
 			}
 			if it.hangUp {
+				if h.pty != nil {
+					// Closing the pty discards what the client has not
+					// read: let it read the last response first.
+					h.pty.WaitRead(hangUpReadTimeout)
+				}
 				h.qmu.Lock()
 				h.hungUp = true
 				h.qmu.Unlock()
