@@ -123,11 +123,9 @@ func TestCloseUnblocksRead(t *testing.T) {
 				if !errors.Is(err, ErrClosed) {
 					t.Fatalf("ReadMessage after Close: %v, want ErrClosed", err)
 				}
-				if d := time.Since(start); d > time.Second {
-					t.Fatalf("took %v", d)
-				}
-			case <-time.After(time.Second):
-				t.Fatal("Close did not unblock ReadMessage within a second")
+				t.Logf("ReadMessage returned %v after Close", time.Since(start))
+			case <-time.After(waitTimeout):
+				t.Fatalf("Close did not unblock ReadMessage within %v", waitTimeout)
 			}
 			if _, err := c.ReadMessage(); !errors.Is(err, ErrClosed) {
 				t.Fatalf("second ReadMessage: %v", err)

@@ -165,7 +165,12 @@ func openDevice(ctx context.Context, path string, st *unix.Stat_t, opts Options)
 	pty := isPTYSlave(st.Rdev)
 	var fd int
 	var err error
-	deadline := time.Now().Add(2 * time.Second)
+	// A pty refusing opens is retried for two seconds, or until ctx's
+	// deadline if it has one.
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(2 * time.Second)
+	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 20*time.Millisecond) {
 		fd, err = unix.Open(path, flags, 0)
 		if err != unix.EINTR && !(pty && (err == unix.EIO || err == unix.EBUSY)) {

@@ -46,7 +46,7 @@ func TestHolders(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 
 	// Our own descriptor is skipped when named; the child is found.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		h := holders(path, int(f.Fd()))
 		var child bool

@@ -71,10 +71,15 @@ func readWithin(t testing.TB, c Conn, d time.Duration) ([]byte, error) {
 	}
 }
 
+// waitTimeout bounds waiting for something that is expected to happen. It
+// only bounds a failure, so it is long: on a loaded machine under the race
+// detector a few seconds are not enough.
+const waitTimeout = 30 * time.Second
+
 // settleGoroutines waits for the goroutine count to drop to base.
 func settleGoroutines(t testing.TB, base int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		n := runtime.NumGoroutine()
 		if n <= base {

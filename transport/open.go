@@ -26,7 +26,9 @@ func Open(path string, opts Options) (Conn, error) {
 }
 
 // OpenContext is Open with a context bounding the connect (sockets) or the
-// retries (a pty whose owner is resetting it between clients).
+// retries (a pty whose owner is resetting it between clients, or refusing
+// a second client: retried for two seconds, or until ctx's deadline if it
+// has one).
 func OpenContext(ctx context.Context, path string, opts Options) (Conn, error) {
 	switch {
 	case strings.HasPrefix(path, "@"):

@@ -39,7 +39,7 @@ func TestPipeConcurrentWriters(t *testing.T) {
 	}
 	next := make([]int, writers)
 	for n := 0; n < writers*per; n++ {
-		b, err := readWithin(t, host, 10*time.Second)
+		b, err := readWithin(t, host, waitTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestPipeBackpressure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("writer still blocked after a read")
 	}
 }

@@ -39,7 +39,8 @@ import (
 //     mode, starts a new client epoch and only then unlocks. A new client
 //     therefore never reads stale bytes; opens in the short window between
 //     the close and the cleanup fail with EIO and must be retried (Open
-//     does so for up to two seconds).
+//     does so for up to two seconds, OpenContext until the context's
+//     deadline if it has one).
 //
 // Pending inotify events are applied before every read and write on the
 // master (and by a watcher goroutine when idle), so a client's open is

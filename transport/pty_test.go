@@ -23,7 +23,7 @@ import (
 // client (EIO/EBUSY) are retried, as documented.
 func openClient(t testing.TB, path string) *os.File {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 		if err == nil {
@@ -43,7 +43,7 @@ func openClient(t testing.TB, path string) *os.File {
 // readMsgRaw reads exactly one message of length n from a raw client file.
 func readMsgRaw(t testing.TB, f *os.File, n int) []byte {
 	t.Helper()
-	f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f.SetReadDeadline(time.Now().Add(waitTimeout))
 	b := make([]byte, n)
 	if _, err := io.ReadFull(f, b); err != nil {
 		t.Fatalf("client read: %v", err)
@@ -103,7 +103,7 @@ func TestPTYExchange(t *testing.T) {
 	if _, err := cl.Write(m); err != nil {
 		t.Fatal(err)
 	}
-	b, err = readWithin(t, p, 5*time.Second)
+	b, err = readWithin(t, p, waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +224,7 @@ func TestPTYReconnectNoStaleData(t *testing.T) {
 func exchangeRaw(t *testing.T, cl *os.File, tid uint32) []byte {
 	t.Helper()
 	got := make([]byte, 64)
+	deadline := time.Now().Add(waitTimeout)
 	for try := 0; ; try++ {
 		if _, err := cl.Write(mkMsg(tCommand, tid, 48)); err != nil {
 			t.Fatal(err)
@@ -233,7 +234,7 @@ func exchangeRaw(t *testing.T, cl *os.File, tid uint32) []byte {
 		if err == nil {
 			return got
 		}
-		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) || try == 30 {
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) || time.Now().After(deadline) {
 			t.Fatalf("client read (try %d): %d bytes (% x), %v", try, n, got[:n], err)
 		}
 		t.Logf("tid %d: no answer, resending", tid)
@@ -243,7 +244,7 @@ func exchangeRaw(t *testing.T, cl *os.File, tid uint32) []byte {
 // waitCleanup waits until the PTY has scrubbed itself after client epoch ep.
 func waitCleanup(t *testing.T, p *PTY, ep uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		p.Client() // applies pending events
 		p.smu.Lock()
@@ -289,7 +290,7 @@ func TestPTYOpenAsClient(t *testing.T) {
 		if err := p.WriteMessageTo(client, mkMsg(tOpenDone, uint32(round), 16)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readWithin(t, c, 5*time.Second)
+		got, err := readWithin(t, c, waitTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +306,7 @@ func TestPTYOpenAsClient(t *testing.T) {
 	}
 	defer c.Close()
 	p.Close()
-	_, err = readWithin(t, c, 5*time.Second)
+	_, err = readWithin(t, c, waitTimeout)
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("after PTY close: %v, want io.EOF", err)
 	}
@@ -320,7 +321,7 @@ func TestPTYSecondClientRefused(t *testing.T) {
 	defer p.Close()
 	cl := openClient(t, p.SlavePath())
 	// Wait until the PTY has seen the client.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for p.Client() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("client never seen")
@@ -334,7 +335,7 @@ func TestPTYSecondClientRefused(t *testing.T) {
 	cl.Close()
 	cl = openClient(t, p.SlavePath())
 	cl.Write(mkMsg(tOpen, 1, 16))
-	b, err := readWithin(t, p, 5*time.Second)
+	b, err := readWithin(t, p, waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +427,7 @@ func TestPTYWaitRead(t *testing.T) {
 		}
 		got <- result{b, err}
 	}()
-	if !p.WaitRead(30 * time.Second) {
+	if !p.WaitRead(waitTimeout) {
 		t.Fatal("the client did not read the message")
 	}
 	p.Close()
@@ -440,7 +441,7 @@ func TestPTYWaitRead(t *testing.T) {
 // waitClient waits until the PTY has seen a client open the slave.
 func waitClient(t *testing.T, p *PTY) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for p.Client() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("client never seen")

@@ -80,7 +80,7 @@ func TestFramingCoalescedAndSplit(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, n := range sizes {
-				b, err := readWithin(t, c, 5*time.Second)
+				b, err := readWithin(t, c, waitTimeout)
 				if err != nil {
 					t.Fatalf("message %d: %v", i+1, err)
 				}
@@ -104,7 +104,7 @@ func TestFramingCoalescedAndSplit(t *testing.T) {
 				}
 				done <- nil
 			}()
-			b, err := readWithin(t, c, 5*time.Second)
+			b, err := readWithin(t, c, waitTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func TestFramingBadLengthThenValid(t *testing.T) {
 			if _, err := raw.Write(huge); err != nil {
 				t.Fatal(err)
 			}
-			_, err := readWithin(t, c, 5*time.Second)
+			_, err := readWithin(t, c, waitTimeout)
 			var fe *FramingError
 			if !errors.As(err, &fe) {
 				t.Fatalf("got %v, want *FramingError", err)
@@ -147,7 +147,7 @@ func TestFramingBadLengthThenValid(t *testing.T) {
 			if _, err := raw.Write(mkMsg(tOpenDone, 10, 16)); err != nil {
 				t.Fatal(err)
 			}
-			b, err := readWithin(t, c, 5*time.Second)
+			b, err := readWithin(t, c, waitTimeout)
 			if err != nil {
 				t.Fatalf("after resync: %v", err)
 			}
@@ -163,19 +163,19 @@ func TestFramingBadLengthThenValid(t *testing.T) {
 			if _, err := raw.Write(w); err != nil {
 				t.Fatal(err)
 			}
-			_, err = readWithin(t, c, 5*time.Second)
+			_, err = readWithin(t, c, waitTimeout)
 			if !errors.As(err, &fe) || fe.Length != 4 || fe.Offset != 12+16 {
 				t.Fatalf("got %v, want FramingError for length 4 at offset 28", err)
 			}
 			if !strings.Contains(err.Error(), "claims length 4, below the minimum 12") {
 				t.Fatalf("unexpected text: %v", err)
 			}
-			b, err = readWithin(t, c, 5*time.Second)
+			b, err = readWithin(t, c, waitTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkMsg(t, b, tCommandDone, 11, 64)
-			b, err = readWithin(t, c, 5*time.Second)
+			b, err = readWithin(t, c, waitTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,12 +194,12 @@ func TestFramingEOFMidMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	got, err := readWithin(t, c, 5*time.Second)
+	got, err := readWithin(t, c, waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkMsg(t, got, tCommandDone, 4, 20)
-	_, err = readWithin(t, c, 5*time.Second)
+	_, err = readWithin(t, c, waitTimeout)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("got %v, want io.ErrUnexpectedEOF", err)
 	}
@@ -244,7 +244,7 @@ func TestStreamWriteChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make([]byte, 2048)
-	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b.SetReadDeadline(time.Now().Add(waitTimeout))
 	n, err := io.ReadAtLeast(b, got, 1024)
 	if err != nil || n != 1024 {
 		t.Fatalf("peer read %d bytes, %v; only the valid message should have been written", n, err)
@@ -277,7 +277,7 @@ func TestStreamConcurrentWriters(t *testing.T) {
 	}
 	seen := make(map[uint32]bool)
 	for len(seen) < writers*per {
-		m, err := readWithin(t, r, 10*time.Second)
+		m, err := readWithin(t, r, waitTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +301,7 @@ func TestStreamDeadline(t *testing.T) {
 	defer c.Close()
 	d := c.(Deadliner)
 	d.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	_, err := readWithin(t, c, 2*time.Second)
+	_, err := readWithin(t, c, waitTimeout)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("got %v, want deadline exceeded", err)
 	}

@@ -61,7 +61,7 @@ func TestUnixSockets(t *testing.T) {
 					}
 				}
 				for j := 0; j < 3; j++ {
-					b, err := readWithin(t, s, 5*time.Second)
+					b, err := readWithin(t, s, waitTimeout)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -70,7 +70,7 @@ func TestUnixSockets(t *testing.T) {
 				if err := s.WriteMessage(mkMsg(tCommandDone, 9, 4096)); err != nil {
 					t.Fatal(err)
 				}
-				b, err := readWithin(t, c, 5*time.Second)
+				b, err := readWithin(t, c, waitTimeout)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -93,7 +93,7 @@ func TestUnixSockets(t *testing.T) {
 
 				// Peer hang-up is io.EOF.
 				c.Close()
-				if _, err := readWithin(t, s, 5*time.Second); err == nil || !errors.Is(err, io.EOF) {
+				if _, err := readWithin(t, s, waitTimeout); err == nil || !errors.Is(err, io.EOF) {
 					t.Fatalf("after peer close: %v, want io.EOF", err)
 				}
 				s.Close()
@@ -158,7 +158,7 @@ func TestListenerCloseUnblocksAccept(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("Accept after Close: %v, want ErrClosed", err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Close did not unblock Accept")
 	}
 }
