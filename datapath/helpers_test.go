@@ -5,8 +5,14 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
 )
+
+// waitTimeout bounds waiting for something that is expected to happen (a
+// datagram, a read unblocking). It only bounds a failure, so it is long: on
+// a loaded machine under the race detector a few seconds are not enough.
+const waitTimeout = 30 * time.Second
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
 

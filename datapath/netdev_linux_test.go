@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gombim/gombim/internal/netnstest"
+	"golang.org/x/sys/unix"
 )
 
 // A cdc_mbim stand-in: a veth pair in a private namespace. The simulated
@@ -99,7 +100,7 @@ func transfer(t *testing.T, src Source, p *EthernetProducer, session uint8, n, m
 		err   error
 	}
 	done := make(chan result, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	go func() {
 		h := sha256.New()
@@ -206,7 +207,7 @@ func TestNetdevAnySession(t *testing.T) {
 	for _, s := range []uint8{0, 5, 255} {
 		prod.WriteDatagram(s, []byte{s, s, s})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for _, s := range []uint8{0, 5, 255} {
 		d, err := src.ReadDatagram(ctx)
@@ -323,7 +324,7 @@ func TestNetdevTruncated(t *testing.T) {
 	src, prod := open(t, ns, NetdevOptions{Mode: NetdevParent, FrameBuffer: 100})
 	big := bytes.Repeat([]byte("x"), 500)
 	prod.WriteDatagram(0, big)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	d, err := src.ReadDatagram(ctx)
 	if err != nil {
@@ -340,7 +341,7 @@ func TestNetdevTruncated(t *testing.T) {
 func TestNetdevLinkDownAndGone(t *testing.T) {
 	ns := newRig(t, 1500)
 	src, prod := open(t, ns, NetdevOptions{Mode: NetdevParent})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 
 	errc := make(chan error, 1)
@@ -401,7 +402,7 @@ func TestNetdevErrors(t *testing.T) {
 	if err := prod.WriteDatagram(0, bytes.Repeat([]byte{9}, 1500)); err != nil {
 		t.Fatalf("MTU-sized datagram: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	d, err := src.ReadDatagram(ctx)
 	cancel()
 	if err != nil || len(d.Data) != 1500 || d.Truncated() {
@@ -427,7 +428,7 @@ func TestNetdevErrors(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("read after Close: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Close did not unblock ReadDatagram")
 	}
 	prod.Close()
@@ -444,6 +445,7 @@ func TestNetdevDrainsAfterCancel(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		prod.WriteDatagram(0, []byte{byte(i), 0})
 	}
+	waitQueued(t, src, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i := 0; i < 10; i++ {
@@ -506,10 +508,44 @@ func TestNetdevVLANModeReadPath(t *testing.T) {
 	defer hostTx.Close()
 	hostTx.WriteDatagram(1, []byte("sent by the host"))
 	prod.WriteDatagram(1, []byte("from the modem"))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	d, err := s.ReadDatagram(ctx)
 	if err != nil || string(d.Data) != "from the modem" {
 		t.Fatalf("got %q %v", d.Data, err)
+	}
+}
+
+// waitQueued waits until the kernel has queued n frames on the source's
+// socket. A frame sent on the veth pair is usually queued before the send
+// returns, but not always: when the receiving CPU's backlog is busy (other
+// traffic on a loaded machine) the kernel finishes it later, in ksoftirqd.
+// PACKET_STATISTICS counts the frames queued (and dropped), and resets
+// the counts when read, which the source's own drop count does not miss
+// here: nothing may be dropped.
+func waitQueued(t *testing.T, src *NetdevSource, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	queued := 0
+	for {
+		var st *unix.TpacketStats
+		var err error
+		src.pc.rc.Control(func(fd uintptr) {
+			st, err = unix.GetsockoptTpacketStats(int(fd), solPacket, unix.PACKET_STATISTICS)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Drops != 0 {
+			t.Fatalf("the kernel dropped %d frames", st.Drops)
+		}
+		queued += int(st.Packets)
+		if queued >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames queued on the socket, want %d", queued, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -241,7 +241,7 @@ func TestNTBSourceCancelAndClose(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("cancelled read: %v", err)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > waitTimeout {
 		t.Fatal("cancellation took too long")
 	}
 	// The stream position is lost: later reads say so.
@@ -267,7 +267,7 @@ func TestNTBSourceCancelAndClose(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("read after Close: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Close did not unblock ReadDatagram")
 	}
 	if _, err := src.ReadDatagram(context.Background()); !errors.Is(err, ErrClosed) {
@@ -290,7 +290,7 @@ func TestNTBSourceContextNotCancelled(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 3; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		d, err := src.ReadDatagram(ctx)
 		cancel()
 		if err != nil || len(d.Data) != 1 || d.Data[0] != byte(i) {
@@ -335,7 +335,7 @@ func TestNTBProducer(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Fatal("block sent before it was full or flushed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for buf.Len() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
