@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gombim/gombim/datapath"
 )
@@ -211,7 +210,7 @@ func TestWriterCaptureStopsWhenIndexFailed(t *testing.T) {
 	w.mu.Lock()
 	w.err = indexErr
 	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := w.Capture(ctx, src); err != indexErr {
 		t.Fatalf("Capture: %v after %d reads, want the index error", err, src.reads)

@@ -72,7 +72,7 @@ func TestNetdevToFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			deadline := time.Now().Add(20 * time.Second)
+			deadline := time.Now().Add(waitTimeout)
 			for w.Stats().Segments < n && time.Now().Before(deadline) {
 				time.Sleep(time.Millisecond)
 			}

@@ -1,6 +1,14 @@
 package modemlog
 
-import "os"
+import (
+	"os"
+	"time"
+)
+
+// waitTimeout bounds waiting for something that is expected to happen. It
+// only bounds a failure, so it is long: on a loaded machine under the race
+// detector a few seconds are not enough.
+const waitTimeout = 30 * time.Second
 
 // crash abandons the writer as a killed process would: the index lines
 // still in memory are lost, files are closed without fsync or close

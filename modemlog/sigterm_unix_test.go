@@ -33,7 +33,7 @@ func TestSIGTERMMidStream(t *testing.T) {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- w.Capture(ctx, src) }()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for w.Stats().Bytes < 20<<20 {
 		if time.Now().After(deadline) {
 			t.Fatal("too slow")
@@ -46,7 +46,7 @@ func TestSIGTERMMidStream(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Capture after SIGTERM: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Capture did not stop on SIGTERM")
 	}
 	if err := w.Close(); err != nil {

@@ -474,7 +474,7 @@ func TestFlushWritesIndex(t *testing.T) {
 	w2, _ := Create(Options{Dir: dir2, IndexFlushInterval: 20 * time.Millisecond})
 	defer w2.Close()
 	w2.Write([]byte("x"))
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for len(readIndexFile(t, dir2).Segments()) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("index line not written by the background flusher")
@@ -497,6 +497,21 @@ func TestProgress(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		w.Write(make([]byte, 1000))
 		time.Sleep(2 * time.Millisecond)
+	}
+	// At least one report while writing (the ticker's goroutine may not
+	// have run yet on a loaded machine), then Close's final one.
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		mu.Lock()
+		n := len(reports)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no progress report while writing")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	w.Close()
 	mu.Lock()
