@@ -64,6 +64,12 @@ func (l *eventLog) String() string {
 	return b.String()
 }
 
+// waitTimeout bounds waiting for something that is expected to happen (log
+// data, a reconnection, the stream stopping). It only bounds a failure, so
+// it is long: on a loaded machine under the race detector a few seconds
+// are not enough.
+const waitTimeout = 30 * time.Second
+
 func newRig(t testing.TB, sc *sim.Scenario) *rig {
 	t.Helper()
 	if sc == nil {
@@ -88,7 +94,7 @@ func newRig(t testing.TB, sc *sim.Scenario) *rig {
 }
 
 func (r *rig) open(ctx context.Context) (*session.Session, error) {
-	return session.OpenPath(ctx, "unix:"+r.path, session.Options{RequestTimeout: 5 * time.Second, OpenTimeout: 10 * time.Second})
+	return session.OpenPath(ctx, "unix:"+r.path, session.Options{RequestTimeout: waitTimeout, OpenTimeout: waitTimeout})
 }
 
 func (r *rig) options() logging.Options {
@@ -178,7 +184,7 @@ func onDisk(t testing.TB, dir string) (int64, string, *modemlog.Index) {
 // session is over.
 func (r *rig) sent(output string) (sim.LogStream, sim.LogOutputCount) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		ls := r.m.LogStreams()
 		if len(ls) == 1 && !ls[0].Closed.IsZero() {
@@ -204,10 +210,10 @@ func (r *rig) checkClosed() {
 
 func waitBytes(t *testing.T, st *logging.Stream, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for st.Stats().Bytes < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d bytes after 20 s", st.Stats().Bytes)
+			t.Fatalf("only %d bytes after %v", st.Stats().Bytes, waitTimeout)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -215,7 +221,7 @@ func waitBytes(t *testing.T, st *logging.Stream, n int64) {
 
 func stop(t *testing.T, st *logging.Stream, done <-chan error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := st.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -225,7 +231,7 @@ func stop(t *testing.T, st *logging.Stream, done <-chan error) {
 		if err != nil {
 			t.Fatalf("capture: %v", err)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("the capture did not end after Stop")
 	}
 	if err := st.Close(); err != nil {
@@ -346,7 +352,7 @@ func TestStreamAcrossReset(t *testing.T) {
 	dir, done := capture(t, st, modemlog.Options{MaxFileBytes: 256 << 10})
 	waitBytes(t, st, 300<<10)
 	r.m.Inject(sim.Event{Type: "reset"})
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for !r.events.has(logging.EventReconnected, "still open on the modem") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reconnection; events:\n%s", r.events)

@@ -66,7 +66,7 @@ func TestStreamOverVeth(t *testing.T) {
 			dir, done := capture(t, st, modemlog.Options{MaxFileBytes: 1 << 20})
 			waitBytes(t, st, 1<<20)
 			r.m.Inject(sim.Event{Type: "reset"})
-			deadline := time.Now().Add(15 * time.Second)
+			deadline := time.Now().Add(waitTimeout)
 			for !r.events.has(logging.EventReconnected, "still open") {
 				if time.Now().After(deadline) {
 					t.Fatalf("no reconnection; events:\n%s", r.events)
