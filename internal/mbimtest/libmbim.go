@@ -118,7 +118,7 @@ func (o *Oracle) Print(msg []byte, major, minor int) (string, error) {
 			return "", ErrOracleHung
 		}
 		return r.text, nil
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second): // generous: a loaded machine is not a hang
 		o.cmd.Process.Kill()
 		o.cmd.Wait()
 		<-done
