@@ -3,6 +3,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -272,7 +273,9 @@ func TestPTYOpenAsClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := 0; round < 5; round++ {
-		c, err := Open(link, Options{})
+		// Right after the previous client left: the PTY refuses opens
+		// until it has scrubbed itself, and OpenContext retries.
+		c, err := openWithin(link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +303,7 @@ func TestPTYOpenAsClient(t *testing.T) {
 	}
 
 	// The PTY going away is a hang-up (io.EOF) for the client.
-	c, err := Open(p.SlavePath(), Options{})
+	c, err := openWithin(p.SlavePath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,6 +441,15 @@ func TestPTYWaitRead(t *testing.T) {
 	checkMsg(t, r.msg, tIndicate, 1, 200)
 }
 
+// openWithin opens path with OpenContext, retrying a pty that refuses the
+// open for up to waitTimeout (Open gives up after two seconds, which a
+// loaded machine may need to scrub the pty after the previous client).
+func openWithin(path string) (Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	return OpenContext(ctx, path, Options{})
+}
+
 // waitClient waits until the PTY has seen a client open the slave.
 func waitClient(t *testing.T, p *PTY) {
 	t.Helper()
@@ -447,5 +459,31 @@ func waitClient(t *testing.T, p *PTY) {
 			t.Fatal("client never seen")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// OpenContext retries a pty that refuses opens until the context's
+// deadline, not only for Open's two seconds.
+func TestPTYOpenContextRetriesUntilDeadline(t *testing.T) {
+	p, err := NewPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	openClient(t, p.SlavePath()) // connected: the pty refuses other opens
+	waitClient(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 2200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	c, err := OpenContext(ctx, p.SlavePath(), Options{})
+	if err == nil {
+		c.Close()
+		t.Fatal("a second client was let in")
+	}
+	if d := time.Since(start); d < 2150*time.Millisecond {
+		t.Fatalf("gave up after %v (%v), before the context's deadline", d, err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, syscall.EIO) {
+		t.Fatalf("refused open: %v", err)
 	}
 }
