@@ -187,6 +187,13 @@ type RawWriter interface {
 	WriteRaw(b []byte) error
 }
 
+// Bufferer is implemented by connections over a byte stream, where one read
+// may bring several messages: Buffered reports whether a whole message is
+// already buffered, so that the next ReadMessage returns without waiting.
+type Bufferer interface {
+	Buffered() bool
+}
+
 // MessageLength returns the MessageLength field of the header at the start
 // of b, or 0 if b is shorter than a header.
 func MessageLength(b []byte) uint32 {

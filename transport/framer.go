@@ -137,6 +137,16 @@ func (f *framer) next() ([]byte, error) {
 	}
 }
 
+// whole reports whether a complete message is buffered, so that next
+// returns it without reading.
+func (f *framer) whole() bool {
+	if f.err != nil || f.resync || f.end-f.start < HeaderSize {
+		return false
+	}
+	n := le32(f.buf[f.start+4:])
+	return n >= HeaderSize && n <= uint32(len(f.buf)) && f.end-f.start >= int(n)
+}
+
 // eof ends the stream. Bytes of an incomplete message make it an
 // unexpected EOF; leftover garbage being skipped after a FramingError
 // was already reported and is dropped silently.

@@ -86,6 +86,15 @@ func (c *streamConn) ReadMessage() ([]byte, error) {
 	return b, err
 }
 
+// Buffered reports whether a whole message has already been read from the
+// stream, so that the next ReadMessage returns without waiting. A reader
+// that batches its output uses it to know when a burst of messages ends.
+func (c *streamConn) Buffered() bool {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.fr.whole()
+}
+
 func (c *streamConn) WriteMessage(b []byte) error {
 	if err := checkMessage(b, c.maxMsg); err != nil {
 		return err

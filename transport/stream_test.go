@@ -319,3 +319,49 @@ func TestStreamMaxControl(t *testing.T) {
 		t.Fatal(c2.MaxControlTransfer())
 	}
 }
+
+// Buffered tells a reader whether the next message is already in hand:
+// true while whole messages from one burst remain, false when only part of
+// one (or nothing) is buffered.
+func TestStreamBuffered(t *testing.T) {
+	a, b := socketpair(t)
+	c := NewStreamConn(b, Options{})
+	t.Cleanup(func() { c.Close(); a.Close() })
+	bf, ok := c.(Bufferer)
+	if !ok {
+		t.Fatalf("%T does not implement Bufferer", c)
+	}
+	if bf.Buffered() {
+		t.Fatal("Buffered before anything was read")
+	}
+	third := mkMsg(tCommand, 3, 64)
+	burst := append(append(mkMsg(tCommand, 1, 48), mkMsg(tCommand, 2, 100)...), third[:30]...)
+	if _, err := a.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		tid      uint32
+		n        int
+		buffered bool
+	}{{1, 48, true}, {2, 100, false}} {
+		m, err := readWithin(t, c, waitTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkMsg(t, m, tCommand, step.tid, step.n)
+		if got := bf.Buffered(); got != step.buffered {
+			t.Fatalf("after message %d: Buffered = %v, want %v", step.tid, got, step.buffered)
+		}
+	}
+	if _, err := a.Write(third[30:]); err != nil {
+		t.Fatal(err)
+	}
+	m, err := readWithin(t, c, waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMsg(t, m, tCommand, 3, 64)
+	if bf.Buffered() {
+		t.Fatal("Buffered after the last message")
+	}
+}
