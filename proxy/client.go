@@ -111,7 +111,7 @@ func (c *client) send(b []byte) {
 	if c.queued.Load() == 0 && c.wmu.TryLock() {
 		if c.queued.Load() == 0 {
 			n, err := c.conn.tryWrite(b)
-			c.ctr.bytesOut.Add(uint64(n))
+			c.ctr.wrote(n)
 			if err != nil {
 				c.wmu.Unlock()
 				c.close("write failed: "+err.Error(), false)
@@ -207,7 +207,7 @@ func (c *client) writeLoop() {
 			c.close("write failed: "+err.Error(), false)
 			return
 		}
-		c.ctr.bytesOut.Add(uint64(len(b)))
+		c.ctr.wrote(len(b))
 		if cap(batch) > 256<<10 {
 			batch = nil
 		}

@@ -19,6 +19,15 @@ type counters struct {
 	indications atomic.Uint64
 	bytesIn     atomic.Uint64
 	bytesOut    atomic.Uint64
+	writes      atomic.Uint64
+}
+
+// wrote counts one write of n bytes (none if nothing was written).
+func (c *counters) wrote(n int) {
+	if n > 0 {
+		c.bytesOut.Add(uint64(n))
+		c.writes.Add(1)
+	}
 }
 
 func (c *counters) snapshot() Counters {
@@ -29,6 +38,7 @@ func (c *counters) snapshot() Counters {
 		Indications: c.indications.Load(),
 		BytesIn:     c.bytesIn.Load(),
 		BytesOut:    c.bytesOut.Load(),
+		Writes:      c.writes.Load(),
 	}
 }
 
@@ -53,6 +63,10 @@ type Counters struct {
 	// BytesIn and BytesOut count bytes read from and written to the
 	// client or device.
 	BytesIn, BytesOut uint64
+	// Writes counts the write system calls that carried them out: fewer
+	// than the messages when several went in one write (a burst of answers
+	// for one client; requests of several clients to a stream port).
+	Writes uint64
 }
 
 // ClientMetrics describes one connected client.
@@ -148,6 +162,7 @@ func (m Metrics) WritePrometheus(w io.Writer) error {
 		{"indications_total", "Indications (device: received; client: delivered).", func(c Counters) uint64 { return c.Indications }},
 		{"bytes_in_total", "Bytes read from the peer.", func(c Counters) uint64 { return c.BytesIn }},
 		{"bytes_out_total", "Bytes written to the peer.", func(c Counters) uint64 { return c.BytesOut }},
+		{"writes_total", "Writes to the peer (one may carry several messages).", func(c Counters) uint64 { return c.Writes }},
 	}
 
 	gauge("gombim_proxy_device_up", "1 if the device session is open, 0 while it is being (re)opened or lost.")

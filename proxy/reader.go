@@ -13,7 +13,17 @@ import (
 func (d *device) readLoop(conn transport.Conn, gen uint64) {
 	defer d.s.wg.Done()
 	reasm := mbim.NewReassembler(0, 1250*time.Millisecond) // libmbim's MAX_TIME_BETWEEN_FRAGMENTS_MS
+	// On a stream port one read may bring several messages: what they
+	// hold for a client goes out in one write once they are all handled.
+	var ob *outBatch
+	bf, _ := conn.(transport.Bufferer)
+	if bf != nil {
+		ob = new(outBatch)
+	}
 	for {
+		if bf == nil || !bf.Buffered() {
+			ob.flush() // the next read may wait
+		}
 		b, err := conn.ReadMessage()
 		if err != nil {
 			var fe *transport.FramingError
@@ -36,13 +46,14 @@ func (d *device) readLoop(conn transport.Conn, gen uint64) {
 			}
 		}
 		if msg != nil {
-			d.dispatch(gen, msg)
+			d.dispatch(gen, msg, ob)
 		}
 	}
 }
 
-// dispatch routes one complete message from the device.
-func (d *device) dispatch(gen uint64, b []byte) {
+// dispatch routes one complete message from the device. What it sends to
+// clients may wait in ob (nil: nothing waits) until the reader flushes it.
+func (d *device) dispatch(gen uint64, b []byte, ob *outBatch) {
 	m, err := mbim.ParseMessage(b)
 	if err != nil {
 		d.ctr.errors.Add(1)
@@ -51,7 +62,7 @@ func (d *device) dispatch(gen uint64, b []byte) {
 	}
 	switch m.Type {
 	case mbim.TypeIndicateStatus:
-		d.fanout(b, &m)
+		d.fanout(b, &m, ob)
 		return
 	case mbim.TypeCommandDone, mbim.TypeFunctionError, mbim.TypeOpenDone, mbim.TypeCloseDone:
 	default:
@@ -75,6 +86,7 @@ func (d *device) dispatch(gen uint64, b []byte) {
 	}
 	d.mu.Unlock()
 	if notOpened {
+		ob.flush() // the clients get what came before, then the failures
 		// Start reopening first, so that whoever gets this answer finds
 		// the device no longer open.
 		d.notOpened(gen)
@@ -82,12 +94,16 @@ func (d *device) dispatch(gen uint64, b []byte) {
 	if p == nil {
 		d.s.log.Debug("answer matches no request", "device", d.path, "msg", m.String())
 	} else {
-		d.deliver(p, b, &m, failed)
+		d.deliver(p, b, &m, failed, ob)
 	}
 }
 
 // deliver passes the device's answer to whoever asked.
-func (d *device) deliver(p *pending, b []byte, m *mbim.Message, failed bool) {
+func (d *device) deliver(p *pending, b []byte, m *mbim.Message, failed bool, ob *outBatch) {
+	if p.kind != kindForward {
+		// Whatever this leads to is sent directly: send what waits first.
+		ob.flush()
+	}
 	if p.kind == kindInternal {
 		p.done(b, nil)
 		return
@@ -113,7 +129,7 @@ func (d *device) deliver(p *pending, b []byte, m *mbim.Message, failed bool) {
 		d.noteVersion(b, p.echo)
 	}
 	setTID(b, p.ctid) // b is the reader's, until the next message
-	c.send(b)
+	ob.send(c, b)
 	if p.kind == kindForward {
 		// Nothing else refers to a delivered forward request.
 		*p = pending{}
@@ -129,7 +145,7 @@ func (d *device) unionUnknownAny() {
 
 // fanout sends an indication to every client whose subscribe list wants
 // it.
-func (d *device) fanout(b []byte, m *mbim.Message) {
+func (d *device) fanout(b []byte, m *mbim.Message, ob *outBatch) {
 	d.ctr.indications.Add(1)
 	svc := b[offService : offService+16]
 	for _, c := range *d.snap.Load() {
@@ -137,7 +153,7 @@ func (d *device) fanout(b []byte, m *mbim.Message) {
 			continue
 		}
 		c.ctr.indications.Add(1)
-		c.send(b)
+		ob.send(c, b)
 	}
 }
 

@@ -41,7 +41,7 @@ func (d *device) write(conn transport.Conn, b []byte) error {
 		err := conn.WriteMessage(b)
 		d.wmu.RUnlock()
 		if err == nil {
-			d.ctr.bytesOut.Add(uint64(len(b)))
+			d.ctr.wrote(len(b))
 		}
 		return err
 	}
@@ -55,7 +55,7 @@ func (d *device) write(conn transport.Conn, b []byte) error {
 		if err := conn.WriteMessage(f); err != nil {
 			return err
 		}
-		d.ctr.bytesOut.Add(uint64(len(f)))
+		d.ctr.wrote(len(f))
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func (d *device) writeStream(rw transport.RawWriter, b []byte) error {
 	cw.mu.Unlock()
 	err := rw.WriteRaw(b)
 	if err == nil {
-		d.ctr.bytesOut.Add(uint64(len(b)))
+		d.ctr.wrote(len(b))
 	}
 	for {
 		cw.mu.Lock()
@@ -103,7 +103,7 @@ func (d *device) writeStream(rw transport.RawWriter, b []byte) error {
 		cw.pend, cw.spare = cw.spare[:0], nil
 		cw.mu.Unlock()
 		if werr := rw.WriteRaw(batch); werr == nil {
-			d.ctr.bytesOut.Add(uint64(len(batch)))
+			d.ctr.wrote(len(batch))
 		}
 		cw.mu.Lock()
 		if cap(batch) <= 64<<10 {

@@ -1,0 +1,110 @@
+package proxy
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gombim/gombim/mbim"
+)
+
+// A burst of answers and an indication that reaches the proxy in one read
+// goes to each client in one write, in the order the device sent it.
+func TestBurstOneWritePerClient(t *testing.T) {
+	dev := newFakeDev(t)
+	s, _ := startProxy(t, Config{Logger: discardLogger()})
+	a, b := dial(t, s.cfg.Socket), dial(t, s.cfg.Socket)
+	a.setup(dev.link)
+	b.setup(dev.link)
+
+	// The device holds the requests, then answers them all at once.
+	dev.set(func(d *fakeDev) { d.hold[42] = true })
+	var aTIDs, bTIDs []uint32
+	for i := range 5 {
+		c, tids := a, &aTIDs
+		if i%2 == 1 {
+			c, tids = b, &bTIDs
+		}
+		tid := c.nextTID()
+		*tids = append(*tids, tid)
+		c.write(buildCommand(tid, uuidBasicConnect, 42, mbim.CommandQuery, u32s(uint32(i))))
+	}
+	var held []mbim.Message
+	waitUntil(t, "requests reach the device", func() bool {
+		held = held[:0]
+		dev.set(func(d *fakeDev) {
+			for _, m := range d.commands {
+				if m.CID == 42 {
+					held = append(held, m)
+				}
+			}
+		})
+		return len(held) == 5
+	})
+
+	// Answers in the order the requests came, with a signal-state
+	// indication (default subscription of both) after the first two.
+	var burst []byte
+	for i, m := range held {
+		burst = append(burst, buildCommandDone(m.TransactionID, m.Service, m.CID, 0, m.InformationBuffer)...)
+		if i == 1 {
+			burst = append(burst, buildIndication(0, uuidBasicConnect, 11, u32s(7))...)
+		}
+	}
+	before := clientWrites(t, s)
+	var p interface{ WriteRaw([]byte) error }
+	dev.set(func(d *fakeDev) { p = d.pty })
+	if err := p.WriteRaw(burst); err != nil {
+		t.Fatal(err)
+	}
+
+	// What each client must get, in the device's order: the information
+	// buffer of a request says which client sent it.
+	want := map[*rawClient][]string{}
+	for i, m := range held {
+		n := le32(m.InformationBuffer, 0)
+		c, tids := a, aTIDs
+		if n%2 == 1 {
+			c, tids = b, bTIDs
+		}
+		want[c] = append(want[c], fmt.Sprint(tids[n/2]))
+		if i == 1 {
+			want[a] = append(want[a], "indication")
+			want[b] = append(want[b], "indication")
+		}
+	}
+	for _, c := range []*rawClient{a, b} {
+		var got []string
+		for range want[c] {
+			m, _ := mbim.ParseMessage(c.waitFor("a message", 10*time.Second, func([]byte) bool { return true }))
+			if m.Type == mbim.TypeIndicateStatus {
+				got = append(got, "indication")
+			} else {
+				got = append(got, fmt.Sprint(m.TransactionID))
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[c]) {
+			t.Errorf("client got %v, want %v (the device's order)", got, want[c])
+		}
+	}
+
+	after := clientWrites(t, s)
+	for i, name := range []string{"a", "b"} {
+		if n := after[i] - before[i]; n != 1 {
+			t.Errorf("client %s: the burst took %d writes, want 1", name, n)
+		}
+	}
+}
+
+// clientWrites returns the write counts of the clients, oldest first.
+func clientWrites(t *testing.T, s *Server) []uint64 {
+	t.Helper()
+	var w []uint64
+	for _, c := range s.Metrics().Clients {
+		w = append(w, c.Writes)
+	}
+	if len(w) != 2 {
+		t.Fatalf("%d clients, want 2", len(w))
+	}
+	return w
+}
