@@ -1,14 +1,13 @@
 package basicconnect
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -23,27 +22,7 @@ type wireCase struct {
 // fresh value of the same type and compares with c.value.
 func (c wireCase) check(t *testing.T) {
 	t.Helper()
-	want, err := hex.DecodeString(c.hex)
-	if err != nil {
-		t.Fatalf("%s: bad hex: %v", c.name, err)
-	}
-	got, err := c.value.AppendMBIM(nil)
-	if err != nil {
-		t.Fatalf("%s: encode: %v", c.name, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: encoding differs\n got %x\nwant %x", c.name, got, want)
-	}
-	if n := c.value.SizeMBIM(); n != len(got) {
-		t.Errorf("%s: SizeMBIM %d, encoded %d bytes", c.name, n, len(got))
-	}
-	fresh := reflect.New(reflect.TypeOf(c.value).Elem()).Interface().(mbim.Info)
-	if err := fresh.UnmarshalMBIM(want); err != nil {
-		t.Fatalf("%s: decode: %v", c.name, err)
-	}
-	if !reflect.DeepEqual(fresh, c.value) {
-		t.Errorf("%s: decoding differs\n got %+v\nwant %+v", c.name, fresh, c.value)
-	}
+	mbimtest.CheckWire(t, c.name, c.value, mbimtest.Fresh(c.value), c.hex)
 }
 
 func addr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -1,10 +1,9 @@
 package intelfirmwareupdate
 
 import (
-	"encoding/hex"
-	"reflect"
 	"testing"
 
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -13,23 +12,8 @@ func TestModemRebootV2(t *testing.T) {
 	// mbim_message_intel_firmware_update_v2_modem_reboot_set_new (MBIM_INTEL_BOOT_MODE_FAST_DOWNLOAD_MODE, 30),
 	// which addresses the same service UUID and CID 1 as the MBIMEx 1.0 request
 	// (whose information buffer libmbim leaves empty).
-	const wire = "050000001e000000"
-	want := &ModemRebootSetV2{BootMode: IntelBootModeFastDownloadMode, Timeout: 30}
-	b, err := mbim.Marshal(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h := hex.EncodeToString(b); h != wire {
-		t.Errorf("got %s, want %s", h, wire)
-	}
-	raw, _ := hex.DecodeString(wire)
-	var got ModemRebootSetV2
-	if err := got.UnmarshalMBIM(raw); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(&got, want) {
-		t.Errorf("decoded %+v, want %+v", got, *want)
-	}
+	mbimtest.CheckWire(t, "modem-reboot set (MBIMEx 2.0)",
+		&ModemRebootSetV2{BootMode: IntelBootModeFastDownloadMode, Timeout: 30}, new(ModemRebootSetV2), "050000001e000000")
 }
 
 func TestServiceVariants(t *testing.T) {

@@ -1,10 +1,9 @@
 package intelmutualauthentication
 
 import (
-	"encoding/hex"
-	"reflect"
 	"testing"
 
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -20,14 +19,7 @@ func TestFccLock(t *testing.T) {
 		{"set answering it", "0100000078563412", &FccLockSet{ResponsePresent: 1, Response: 0x12345678}, new(FccLockSet)},
 		{"response", "01000000efbeadde", &FccLockResponse{ChallengePresent: 1, Challenge: 0xdeadbeef}, new(FccLockResponse)},
 	} {
-		b, err := mbim.Marshal(c.want)
-		if err != nil || hex.EncodeToString(b) != c.wire {
-			t.Errorf("%s: encoded %x (%v), want %s", c.name, b, err, c.wire)
-		}
-		raw, _ := hex.DecodeString(c.wire)
-		if err := c.got.UnmarshalMBIM(raw); err != nil || !reflect.DeepEqual(c.got, c.want) {
-			t.Errorf("%s: decoded %+v (%v)", c.name, c.got, err)
-		}
+		mbimtest.CheckWire(t, c.name, c.want, c.got, c.wire)
 	}
 	if Service.UUID.String() != "f85d46ef-ab26-4081-9868-4d183c0a3aec" || CIDFccLock != 1 {
 		t.Errorf("service %s cid %d", Service.UUID, CIDFccLock)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	bc "github.com/gombim/gombim/catalog/basicconnect"
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -238,27 +239,7 @@ func msStructArray(elems ...mbim.Info) mbim.Bytes {
 func TestVectors(t *testing.T) {
 	for _, v := range vectors() {
 		t.Run(v.name, func(t *testing.T) {
-			want, err := hex.DecodeString(v.hex)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := mbim.Marshal(v.want)
-			if err != nil {
-				t.Fatalf("encode: %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("encoding differs\n got %x\nwant %x", got, want)
-			}
-			if n := v.want.SizeMBIM(); n != len(want) {
-				t.Errorf("SizeMBIM %d, want %d", n, len(want))
-			}
-			dec := v.new()
-			if err := dec.UnmarshalMBIM(want); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			if !reflect.DeepEqual(dec, v.want) {
-				t.Errorf("decoded\n %+v\nwant\n %+v", dec, v.want)
-			}
+			mbimtest.CheckWire(t, v.name, v.want, v.new(), v.hex)
 		})
 	}
 }

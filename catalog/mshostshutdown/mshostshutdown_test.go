@@ -1,9 +1,9 @@
 package mshostshutdown
 
 import (
-	"encoding/hex"
 	"testing"
 
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
@@ -13,12 +13,7 @@ import (
 // mbim_message_ms_host_shutdown_notify_set_new gives an empty information
 // buffer, and the response has none either.
 func TestService(t *testing.T) {
-	if Service.Name != "ms-host-shutdown" {
-		t.Errorf("Service.Name = %q", Service.Name)
-	}
-	if got := hex.EncodeToString(UUID[:]); got != "883b7c26985f43fa980427d7fb80959c" {
-		t.Errorf("UUID bytes = %s", got)
-	}
+	mbimtest.CheckService(t, &Service, UUID, "ms-host-shutdown", "883b7c26985f43fa980427d7fb80959c")
 	c := Service.CID(CIDNotify)
 	if c == nil || CIDNotify != 1 || c.Name != "notify" || !c.Set || c.Query || c.Notify {
 		t.Fatalf("CID notify = %+v", c)

@@ -1,60 +1,17 @@
 package msuicclowlevelaccess
 
 import (
-	"bytes"
 	"encoding/hex"
 	"reflect"
 	"testing"
 
 	"github.com/gombim/gombim/catalog/basicconnect"
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
-// codec is implemented by every generated message type.
-type codec interface {
-	AppendMBIM([]byte) ([]byte, error)
-	UnmarshalMBIM([]byte) error
-	SizeMBIM() int
-}
-
-// checkWire checks that msg encodes to wantHex, that SizeMBIM agrees, and
-// that decoding wantHex into fresh gives msg back.
-func checkWire(t *testing.T, name string, msg, fresh codec, wantHex string) {
-	t.Helper()
-	want, err := hex.DecodeString(wantHex)
-	if err != nil {
-		t.Fatalf("%s: bad hex: %v", name, err)
-	}
-	got, err := msg.AppendMBIM(nil)
-	if err != nil {
-		t.Errorf("%s: AppendMBIM: %v", name, err)
-	} else if !bytes.Equal(got, want) {
-		t.Errorf("%s: AppendMBIM\n got %x\nwant %x", name, got, want)
-	}
-	if n := msg.SizeMBIM(); n != len(want) {
-		t.Errorf("%s: SizeMBIM = %d, want %d", name, n, len(want))
-	}
-	if err := fresh.UnmarshalMBIM(want); err != nil {
-		t.Errorf("%s: UnmarshalMBIM: %v", name, err)
-	} else if !reflect.DeepEqual(fresh, msg) {
-		t.Errorf("%s: UnmarshalMBIM\n got %+v\nwant %+v", name, fresh, msg)
-	}
-}
-
-// checkService checks the service's nickname and UUID bytes against
-// libmbim 1.28 (mbim_uuid_from_service()).
-func checkService(t *testing.T, name, uuidHex string) {
-	t.Helper()
-	if Service.Name != name {
-		t.Errorf("Service.Name = %q, want %q", Service.Name, name)
-	}
-	if got := hex.EncodeToString(UUID[:]); got != uuidHex {
-		t.Errorf("UUID bytes = %s, want %s (libmbim)", got, uuidHex)
-	}
-}
-
 func TestService(t *testing.T) {
-	checkService(t, "ms-uicc-low-level-access", "c2f6588ef0374bc98665f4d44bd09367")
+	mbimtest.CheckService(t, &Service, UUID, "ms-uicc-low-level-access", "c2f6588ef0374bc98665f4d44bd09367")
 }
 
 var (
@@ -75,7 +32,7 @@ var (
 func TestWire(t *testing.T) {
 	tests := []struct {
 		name       string
-		msg, fresh codec
+		msg, fresh mbim.Info
 		hex        string
 	}{
 		{"open-channel set", &OpenChannelSet{AppId: aid, SelectP2Arg: 4, ChannelGroup: 1}, new(OpenChannelSet),
@@ -119,7 +76,7 @@ func TestWire(t *testing.T) {
 			"0100000091000000100000001400000003000000ffffff00"},
 	}
 	for _, tt := range tests {
-		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
+		mbimtest.CheckWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 }
 
@@ -153,7 +110,7 @@ func TestTerminalCapabilityFromLibmbim(t *testing.T) {
 func TestWireV4(t *testing.T) {
 	tests := []struct {
 		name       string
-		msg, fresh codec
+		msg, fresh mbim.Info
 		hex        string
 	}{
 		{"atr query", &AtrQueryV4{SlotId: 1}, new(AtrQueryV4), "01000000"},
@@ -172,7 +129,7 @@ func TestWireV4(t *testing.T) {
 		{"reset query", &ResetQueryV4{SlotId: 1}, new(ResetQueryV4), "01000000"},
 	}
 	for _, tt := range tests {
-		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
+		mbimtest.CheckWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 	// Which layout is in effect at which version.
 	for _, tc := range []struct {

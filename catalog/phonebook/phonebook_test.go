@@ -1,57 +1,14 @@
 package phonebook
 
 import (
-	"bytes"
-	"encoding/hex"
-	"reflect"
 	"testing"
+
+	"github.com/gombim/gombim/internal/mbimtest"
+	"github.com/gombim/gombim/mbim"
 )
 
-// codec is implemented by every generated message type.
-type codec interface {
-	AppendMBIM([]byte) ([]byte, error)
-	UnmarshalMBIM([]byte) error
-	SizeMBIM() int
-}
-
-// checkWire checks that msg encodes to wantHex, that SizeMBIM agrees, and
-// that decoding wantHex into fresh gives msg back.
-func checkWire(t *testing.T, name string, msg, fresh codec, wantHex string) {
-	t.Helper()
-	want, err := hex.DecodeString(wantHex)
-	if err != nil {
-		t.Fatalf("%s: bad hex: %v", name, err)
-	}
-	got, err := msg.AppendMBIM(nil)
-	if err != nil {
-		t.Errorf("%s: AppendMBIM: %v", name, err)
-	} else if !bytes.Equal(got, want) {
-		t.Errorf("%s: AppendMBIM\n got %x\nwant %x", name, got, want)
-	}
-	if n := msg.SizeMBIM(); n != len(want) {
-		t.Errorf("%s: SizeMBIM = %d, want %d", name, n, len(want))
-	}
-	if err := fresh.UnmarshalMBIM(want); err != nil {
-		t.Errorf("%s: UnmarshalMBIM: %v", name, err)
-	} else if !reflect.DeepEqual(fresh, msg) {
-		t.Errorf("%s: UnmarshalMBIM\n got %+v\nwant %+v", name, fresh, msg)
-	}
-}
-
-// checkService checks the service's nickname and UUID bytes against
-// libmbim 1.28 (mbim_uuid_from_service()).
-func checkService(t *testing.T, name, uuidHex string) {
-	t.Helper()
-	if Service.Name != name {
-		t.Errorf("Service.Name = %q, want %q", Service.Name, name)
-	}
-	if got := hex.EncodeToString(UUID[:]); got != uuidHex {
-		t.Errorf("UUID bytes = %s, want %s (libmbim)", got, uuidHex)
-	}
-}
-
 func TestService(t *testing.T) {
-	checkService(t, "phonebook", "4bf384761e6a41dbb1d8bed289c25bdb")
+	mbimtest.CheckService(t, &Service, UUID, "phonebook", "4bf384761e6a41dbb1d8bed289c25bdb")
 }
 
 // The hex of sets and queries came from libmbim 1.28's builders
@@ -61,7 +18,7 @@ func TestService(t *testing.T) {
 func TestWire(t *testing.T) {
 	tests := []struct {
 		name       string
-		msg, fresh codec
+		msg, fresh mbim.Info
 		hex        string
 	}{
 		{"read query", &ReadQuery{FilterFlag: PhonebookFlagIndex, FilterMessageIndex: 2}, new(ReadQuery), "0100000002000000"},
@@ -74,6 +31,6 @@ func TestWire(t *testing.T) {
 			"02000000140000002000000034000000280000000100000014000000080000001c000000040000002b0031003200330041006c000500000014000000060000001c0000000a00000035003500350000004300610072006f006c000000"},
 	}
 	for _, tt := range tests {
-		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
+		mbimtest.CheckWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 }

@@ -6,54 +6,12 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gombim/gombim/internal/mbimtest"
 	"github.com/gombim/gombim/mbim"
 )
 
-// codec is implemented by every generated message type.
-type codec interface {
-	AppendMBIM([]byte) ([]byte, error)
-	UnmarshalMBIM([]byte) error
-	SizeMBIM() int
-}
-
-// checkWire checks that msg encodes to wantHex, that SizeMBIM agrees, and
-// that decoding wantHex into fresh gives msg back.
-func checkWire(t *testing.T, name string, msg, fresh codec, wantHex string) {
-	t.Helper()
-	want, err := hex.DecodeString(wantHex)
-	if err != nil {
-		t.Fatalf("%s: bad hex: %v", name, err)
-	}
-	got, err := msg.AppendMBIM(nil)
-	if err != nil {
-		t.Errorf("%s: AppendMBIM: %v", name, err)
-	} else if !bytes.Equal(got, want) {
-		t.Errorf("%s: AppendMBIM\n got %x\nwant %x", name, got, want)
-	}
-	if n := msg.SizeMBIM(); n != len(want) {
-		t.Errorf("%s: SizeMBIM = %d, want %d", name, n, len(want))
-	}
-	if err := fresh.UnmarshalMBIM(want); err != nil {
-		t.Errorf("%s: UnmarshalMBIM: %v", name, err)
-	} else if !reflect.DeepEqual(fresh, msg) {
-		t.Errorf("%s: UnmarshalMBIM\n got %+v\nwant %+v", name, fresh, msg)
-	}
-}
-
-// checkService checks the service's nickname and UUID bytes against
-// libmbim 1.28 (mbim_uuid_from_service()).
-func checkService(t *testing.T, name, uuidHex string) {
-	t.Helper()
-	if Service.Name != name {
-		t.Errorf("Service.Name = %q, want %q", Service.Name, name)
-	}
-	if got := hex.EncodeToString(UUID[:]); got != uuidHex {
-		t.Errorf("UUID bytes = %s, want %s (libmbim)", got, uuidHex)
-	}
-}
-
 func TestService(t *testing.T) {
-	checkService(t, "sms", "533fbeeb14fe44679f9033a223e56c3f")
+	mbimtest.CheckService(t, &Service, UUID, "sms", "533fbeeb14fe44679f9033a223e56c3f")
 }
 
 // The hex of set and query messages below came from libmbim 1.28's builders
@@ -65,7 +23,7 @@ func TestWire(t *testing.T) {
 	cdmaRecord := SmsCdmaSendRecord{Encoding: SmsCdmaEncoding7bitAscii, Language: SmsCdmaLangEnglish, Address: "123", EncodedMessage: mbim.Bytes{0xaa, 0xbb, 0xcc}, EncodedMessageSizeInCharacters: 4}
 	tests := []struct {
 		name       string
-		msg, fresh codec
+		msg, fresh mbim.Info
 		hex        string
 	}{
 		{"configuration set", &ConfigurationSet{Format: SmsFormatPdu, ScAddress: "+1234"}, new(ConfigurationSet),
@@ -92,7 +50,7 @@ func TestWire(t *testing.T) {
 			"0200000009000000"},
 	}
 	for _, tt := range tests {
-		checkWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
+		mbimtest.CheckWire(t, tt.name, tt.msg, tt.fresh, tt.hex)
 	}
 
 	// The record of the format that is not selected is neither encoded nor
