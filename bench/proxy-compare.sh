@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Compares gombim's proxy with libmbim's mbim-proxy, with the same simulated
 # modem (on a pty) behind both, in one run: transactions per second with 1
-# and 8 clients, latency added to a transaction over a direct connection
-# (median), the proxies' CPU time per transaction, and their resident memory
-# with 8 clients. See TestProxyCompare in proxy/compare_test.go.
+# and 8 clients doing one transaction at a time, and with 16 in flight each
+# (capacity); latency added to a transaction over a direct connection
+# (median), next to the round trip of a bare Go echo server over a Unix
+# socket; the proxies' CPU time per transaction; their resident memory with
+# 8 clients. See TestProxyCompare in proxy/compare_test.go.
 #
 # Usage (from anywhere, as root: each proxy runs in a network namespace of
 # its own, so that both can use libmbim's socket name):

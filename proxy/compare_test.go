@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gombim/gombim/mbim"
 )
 
 // TestProxyCompare measures gombim's proxy and libmbim's mbim-proxy side
@@ -27,7 +31,16 @@ import (
 //     minus the median of a direct connection to the device, measured just
 //     before;
 //   - the resident memory (VmRSS) of the proxy process with 8 clients
-//     connected, after the 8-client run.
+//     connected, after the 8-client run;
+//   - capacity: transactions per second when 1 and 8 clients each keep 16
+//     requests in flight, as ModemManager may through libmbim's
+//     asynchronous API, so that the proxies rather than the round trips
+//     set the pace;
+//   - two reference points: the round trip of a bare Go echo server over a
+//     Unix socket (the least a proxy written in Go can add to a
+//     transaction on this machine), and the most a proxy that added
+//     nothing could gain over libmbim's with one client doing one
+//     transaction at a time: (direct + libmbim's added latency) / direct.
 //
 // Both proxies run as processes of their own: "gombim proxy", built by the
 // test, and /usr/libexec/mbim-proxy, each alone in the test's network
@@ -73,6 +86,7 @@ func TestProxyCompare(t *testing.T) {
 		{"libmbim mbim-proxy", []string{"/usr/libexec/mbim-proxy", "--no-exit"}},
 	}
 	load0 := loadAvg()
+	echo := echoFloor(t, samples)
 	all := make([][]benchResult, len(proxies))
 	for round := range rounds {
 		for k := range proxies {
@@ -88,26 +102,31 @@ func TestProxyCompare(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nmedians of %d rounds; %v per throughput run; %d latency samples; load average %s -> %s; %d CPUs\n",
 		rounds, dur, samples, load0, loadAvg(), runtime.NumCPU())
-	fmt.Fprintf(&b, "%-19s %8s %8s %9s %9s %9s %9s %10s %10s %9s %9s\n", "proxy", "tps 1cl", "tps 8cl",
-		"direct", "median", "added", "p99", "CPU/tx 1cl", "CPU/tx 8cl", "RSS 8cl", "anon 8cl")
+	fmt.Fprintf(&b, "%-19s %8s %8s %9s %9s %9s %9s %10s %10s %9s %9s %8s %8s %9s\n", "proxy", "tps 1cl", "tps 8cl",
+		"direct", "median", "added", "p99", "CPU/tx 1cl", "CPU/tx 8cl", "RSS 8cl", "anon 8cl", "cap 1cl", "cap 8cl", "CPU/tx cap")
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d)/1e3) }
 	meds := make([]benchResult, len(proxies))
 	for i, p := range proxies {
 		r := medianResult(all[i])
 		meds[i] = r
-		fmt.Fprintf(&b, "%-19s %8.0f %8.0f %9s %9s %9s %9s %10s %10s %6d kB %6d kB\n", p.name, r.tps1, r.tps8,
-			us(r.direct), us(r.median), us(r.median-r.direct), us(r.p99), us(r.cpu1), us(r.cpu8), r.rssKB, r.anonKB)
+		fmt.Fprintf(&b, "%-19s %8.0f %8.0f %9s %9s %9s %9s %10s %10s %6d kB %6d kB %8.0f %8.0f %9s\n", p.name, r.tps1, r.tps8,
+			us(r.direct), us(r.median), us(r.median-r.direct), us(r.p99), us(r.cpu1), us(r.cpu8), r.rssKB, r.anonKB,
+			r.cap1, r.cap8, us(r.cpuCap))
 	}
 	g, l := meds[0], meds[1]
 	fmt.Fprintf(&b, "gombim/libmbim: throughput %.2fx with 1 client, %.2fx with 8 clients (target >= 2x); proxy CPU per transaction %.2fx / %.2fx less\n",
 		g.tps1/l.tps1, g.tps8/l.tps8, float64(l.cpu1)/float64(g.cpu1), float64(l.cpu8)/float64(g.cpu8))
-	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs)\n", us(g.median-g.direct), us(l.median-l.direct))
+	fmt.Fprintf(&b, "capacity (%d requests in flight per client): %.2fx with 1 client, %.2fx with 8 clients\n", capInFlight, g.cap1/l.cap1, g.cap8/l.cap8)
+	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs); a bare Go echo over a Unix socket: %s median round trip\n",
+		us(g.median-g.direct), us(l.median-l.direct), us(echo))
+	fmt.Fprintf(&b, "with 1 client doing one transaction at a time, a proxy adding nothing would do at most %.2fx libmbim's (direct %s + libmbim's %s added, over direct)\n",
+		float64(l.median)/float64(l.direct), us(l.direct), us(l.median-l.direct))
 	fmt.Fprintf(&b, "CPU per transaction of the clients and the simulator (this process), 8 clients: %s with gombim, %s with libmbim\n",
 		us(g.harness8), us(l.harness8))
 	for i, p := range proxies {
 		for _, r := range all[i] {
-			fmt.Fprintf(&b, "  round: %-19s tps %6.0f %6.0f  direct %s median %s  CPU/tx %s %s  RSS %d kB\n", p.name, r.tps1, r.tps8,
-				us(r.direct), us(r.median), us(r.cpu1), us(r.cpu8), r.rssKB)
+			fmt.Fprintf(&b, "  round: %-19s tps %6.0f %6.0f  cap %6.0f %6.0f  direct %s median %s  CPU/tx %s %s  RSS %d kB\n", p.name, r.tps1, r.tps8,
+				r.cap1, r.cap8, us(r.direct), us(r.median), us(r.cpu1), us(r.cpu8), r.rssKB)
 		}
 	}
 	fmt.Println(b.String()) // the parent test logs it
@@ -127,7 +146,13 @@ type benchResult struct {
 	anonKB      int           // RssAnon with 8 clients
 	rssOneKB    int
 	harness8    time.Duration // CPU per transaction of this process (clients and simulator), 8 clients
+	cap1, cap8  float64       // transactions per second with capInFlight requests in flight per client
+	cpuCap      time.Duration // proxy CPU time per transaction, 8 clients, capInFlight each
 }
+
+// capInFlight is how many requests each client keeps in flight when
+// measuring capacity.
+const capInFlight = 16
 
 // measureProxy runs one proxy process and measures it.
 func measureProxy(t *testing.T, p proxyUnderTest, link string, samples int, dur time.Duration) benchResult {
@@ -177,6 +202,10 @@ func measureProxy(t *testing.T, p proxyUnderTest, link string, samples int, dur 
 	r.harness8 = (cpuTime(t, os.Getpid()) - self0) / time.Duration(n)
 	r.rssKB = procStatusKB(t, pid, "VmRSS")
 	r.anonKB = procStatusKB(t, pid, "RssAnon")
+	r.cap1, _ = pipelined(t, cs[:1], capInFlight, dur)
+	cpu0 = cpuTime(t, pid)
+	r.cap8, n = pipelined(t, cs, capInFlight, dur)
+	r.cpuCap = (cpuTime(t, pid) - cpu0) / time.Duration(n)
 	for _, c := range cs {
 		c.conn.Close()
 	}
@@ -209,6 +238,9 @@ func medianResult(rs []benchResult) benchResult {
 		rssKB:    k(func(r benchResult) int { return r.rssKB }),
 		harness8: d(func(r benchResult) time.Duration { return r.harness8 }),
 		anonKB:   k(func(r benchResult) int { return r.anonKB }),
+		cap1:     med(func(r benchResult) float64 { return r.cap1 }),
+		cap8:     med(func(r benchResult) float64 { return r.cap8 }),
+		cpuCap:   d(func(r benchResult) time.Duration { return r.cpuCap }),
 	}
 }
 
@@ -265,6 +297,124 @@ func throughput(t testing.TB, cs []*syncClient, dur time.Duration) (float64, int
 	}
 	wg.Wait()
 	return float64(total.Load()) / time.Since(start).Seconds(), total.Load()
+}
+
+// pipelined runs every client with k requests in flight for dur and
+// returns the total transactions per second and count.
+func pipelined(t testing.TB, cs []*syncClient, k int, dur time.Duration) (float64, int64) {
+	t.Helper()
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := 0
+			send := func() bool {
+				c.tid++
+				setTID(c.req, c.tid)
+				if err := c.conn.WriteMessage(c.req); err != nil {
+					t.Error(err)
+					return false
+				}
+				out++
+				return true
+			}
+			for range k {
+				if !send() {
+					return
+				}
+			}
+			for out > 0 {
+				b, err := c.conn.ReadMessage()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if msgType(b) == mbim.TypeIndicateStatus {
+					continue
+				}
+				out--
+				total.Add(1)
+				if time.Since(start) < dur && !send() {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(total.Load()) / time.Since(start).Seconds(), total.Load()
+}
+
+// echoFloor runs a bare Go echo server over a Unix socket in a process of
+// its own (this test binary, see TestEchoServer) and returns the median
+// round trip of a message the size of the benchmark's request.
+func echoFloor(t *testing.T, n int) time.Duration {
+	name := fmt.Sprintf("@gombim-echo-%d", os.Getpid())
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEchoServer$")
+	cmd.Env = append(os.Environ(), echoEnv+"="+name)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var conn net.Conn
+	var err error
+	for range 200 {
+		if conn, err = net.Dial("unix", name); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg := buildCommand(1, uuidBasicConnect, 3, mbim.CommandQuery, nil)
+	buf := make([]byte, 4096)
+	ds := make([]time.Duration, n)
+	for i := range n + 200 {
+		start := time.Now()
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 200 { // after a warm-up
+			ds[i-200] = time.Since(start)
+		}
+	}
+	slices.Sort(ds)
+	return ds[n/2]
+}
+
+const echoEnv = "GOMBIM_ECHO_SERVER"
+
+// TestEchoServer is the echo server of echoFloor, run in a child process.
+func TestEchoServer(t *testing.T) {
+	name := os.Getenv(echoEnv)
+	if name == "" {
+		t.Skip("the echo server of TestProxyCompare")
+	}
+	l, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
 }
 
 // cpuTime returns the user and system CPU time process pid has used.
