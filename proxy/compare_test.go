@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gombim/gombim/mbim"
+	"github.com/gombim/gombim/transport"
 )
 
 // TestProxyCompare measures gombim's proxy and libmbim's mbim-proxy side
@@ -36,11 +35,12 @@ import (
 //     requests in flight, as ModemManager may through libmbim's
 //     asynchronous API, so that the proxies rather than the round trips
 //     set the pace;
-//   - two reference points: the round trip of a bare Go echo server over a
-//     Unix socket (the least a proxy written in Go can add to a
-//     transaction on this machine), and the most a proxy that added
-//     nothing could gain over libmbim's with one client doing one
-//     transaction at a time: (direct + libmbim's added latency) / direct.
+//   - two reference points: the latency added by a forwarder in C that
+//     copies bytes between one client and the device and understands
+//     nothing (bench/forwarder.c: the least any proxy process adds on this
+//     machine), and the most a proxy that added nothing could gain over
+//     libmbim's with one client doing one transaction at a time:
+//     (direct + libmbim's added latency) / direct.
 //
 // Both proxies run as processes of their own: "gombim proxy", built by the
 // test, and /usr/libexec/mbim-proxy, each alone in the test's network
@@ -86,9 +86,13 @@ func TestProxyCompare(t *testing.T) {
 		{"libmbim mbim-proxy", []string{"/usr/libexec/mbim-proxy", "--no-exit"}},
 	}
 	load0 := loadAvg()
-	echo := echoFloor(t, samples)
+	fwdBin := buildForwarder(t)
+	var floors []time.Duration
 	all := make([][]benchResult, len(proxies))
 	for round := range rounds {
+		direct, through := measureForwarder(t, fwdBin, link, samples)
+		floors = append(floors, through-direct)
+		time.Sleep(200 * time.Millisecond)
 		for k := range proxies {
 			i := k
 			if round%2 == 1 { // alternate who goes first
@@ -117,10 +121,12 @@ func TestProxyCompare(t *testing.T) {
 	fmt.Fprintf(&b, "gombim/libmbim: throughput %.2fx with 1 client, %.2fx with 8 clients (target >= 2x); proxy CPU per transaction %.2fx / %.2fx less\n",
 		g.tps1/l.tps1, g.tps8/l.tps8, float64(l.cpu1)/float64(g.cpu1), float64(l.cpu8)/float64(g.cpu8))
 	fmt.Fprintf(&b, "capacity (%d requests in flight per client): %.2fx with 1 client, %.2fx with 8 clients\n", capInFlight, g.cap1/l.cap1, g.cap8/l.cap8)
-	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs); a bare Go echo over a Unix socket: %s median round trip\n",
-		us(g.median-g.direct), us(l.median-l.direct), us(echo))
-	fmt.Fprintf(&b, "with 1 client doing one transaction at a time, a proxy adding nothing would do at most %.2fx libmbim's (direct %s + libmbim's %s added, over direct)\n",
-		float64(l.median)/float64(l.direct), us(l.direct), us(l.median-l.direct))
+	slices.Sort(floors)
+	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs); a forwarder that understands nothing (bench/forwarder.c): %s (rounds: %v)\n",
+		us(g.median-g.direct), us(l.median-l.direct), us(floors[len(floors)/2]), floors)
+	floor := floors[len(floors)/2]
+	fmt.Fprintf(&b, "with 1 client doing one transaction at a time, a proxy adding nothing would do at most %.2fx libmbim's, the forwarder %.2fx (libmbim's median over direct, over direct + the forwarder's)\n",
+		float64(l.median)/float64(l.direct), float64(l.median)/float64(l.direct+floor))
 	fmt.Fprintf(&b, "CPU per transaction of the clients and the simulator (this process), 8 clients: %s with gombim, %s with libmbim\n",
 		us(g.harness8), us(l.harness8))
 	for i, p := range proxies {
@@ -347,21 +353,41 @@ func pipelined(t testing.TB, cs []*syncClient, k int, dur time.Duration) (float6
 	return float64(total.Load()) / time.Since(start).Seconds(), total.Load()
 }
 
-// echoFloor runs a bare Go echo server over a Unix socket in a process of
-// its own (this test binary, see TestEchoServer) and returns the median
-// round trip of a message the size of the benchmark's request.
-func echoFloor(t *testing.T, n int) time.Duration {
-	name := fmt.Sprintf("@gombim-echo-%d", os.Getpid())
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEchoServer$")
-	cmd.Env = append(os.Environ(), echoEnv+"="+name)
+// buildForwarder compiles bench/forwarder.c, a forwarder that copies
+// bytes between one client socket and the device and understands nothing:
+// the least any proxy process can add to a transaction.
+func buildForwarder(t *testing.T) string {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Fatal("gcc is needed for the forwarder floor (apt-get install gcc)")
+	}
+	bin := filepath.Join(t.TempDir(), "forwarder")
+	if out, err := exec.Command(gcc, "-O2", "-Wall", "-o", bin, "../bench/forwarder.c").CombinedOutput(); err != nil {
+		t.Fatalf("building bench/forwarder.c: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// measureForwarder returns the median of a direct connection and the
+// median through the forwarder, measured one after the other.
+func measureForwarder(t *testing.T, bin, link string, samples int) (direct, through time.Duration) {
+	dc := openDirect(t, link)
+	direct, _ = latencies(t, dc, samples)
+	dc.conn.Close()
+	time.Sleep(200 * time.Millisecond) // let the pty settle before the next opener
+
+	name := fmt.Sprintf("gombim-forwarder-%d", os.Getpid())
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "FWD_DEVICE="+link, "FWD_SOCKET="+name)
+	cmd.Stderr = &prefixWriter{t: t, prefix: "forwarder: "}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var conn net.Conn
+	var conn transport.Conn
 	var err error
 	for range 200 {
-		if conn, err = net.Dial("unix", name); err == nil {
+		if conn, err = transport.DialUnix(name, true); err == nil {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -370,51 +396,16 @@ func echoFloor(t *testing.T, n int) time.Duration {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	msg := buildCommand(1, uuidBasicConnect, 3, mbim.CommandQuery, nil)
-	buf := make([]byte, 4096)
-	ds := make([]time.Duration, n)
-	for i := range n + 200 {
-		start := time.Now()
-		if _, err := conn.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(conn, buf[:len(msg)]); err != nil {
-			t.Fatal(err)
-		}
-		if i >= 200 { // after a warm-up
-			ds[i-200] = time.Since(start)
-		}
-	}
-	slices.Sort(ds)
-	return ds[n/2]
-}
-
-const echoEnv = "GOMBIM_ECHO_SERVER"
-
-// TestEchoServer is the echo server of echoFloor, run in a child process.
-func TestEchoServer(t *testing.T) {
-	name := os.Getenv(echoEnv)
-	if name == "" {
-		t.Skip("the echo server of TestProxyCompare")
-	}
-	l, err := net.Listen("unix", name)
-	if err != nil {
+	c := newSyncClient(conn)
+	c.tid = 1000
+	if err := conn.WriteMessage(buildScalar(mbim.TypeOpen, 1, 4096)); err != nil {
 		t.Fatal(err)
 	}
-	c, err := l.Accept()
-	if err != nil {
+	if err := c.expect(1); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		if _, err := c.Write(buf[:n]); err != nil {
-			return
-		}
-	}
+	through, _ = latencies(t, c, samples)
+	return direct, through
 }
 
 // cpuTime returns the user and system CPU time process pid has used.
