@@ -87,11 +87,12 @@ func TestProxyCompare(t *testing.T) {
 	}
 	load0 := loadAvg()
 	fwdBin := buildForwarder(t)
-	var floors []time.Duration
+	var floors, floorCPU []time.Duration
 	all := make([][]benchResult, len(proxies))
 	for round := range rounds {
-		direct, through := measureForwarder(t, fwdBin, link, samples)
+		direct, through, cpu := measureForwarder(t, fwdBin, link, samples)
 		floors = append(floors, through-direct)
+		floorCPU = append(floorCPU, cpu)
 		time.Sleep(200 * time.Millisecond)
 		for k := range proxies {
 			i := k
@@ -122,8 +123,10 @@ func TestProxyCompare(t *testing.T) {
 		g.tps1/l.tps1, g.tps8/l.tps8, float64(l.cpu1)/float64(g.cpu1), float64(l.cpu8)/float64(g.cpu8))
 	fmt.Fprintf(&b, "capacity (%d requests in flight per client): %.2fx with 1 client, %.2fx with 8 clients\n", capInFlight, g.cap1/l.cap1, g.cap8/l.cap8)
 	slices.Sort(floors)
+	slices.Sort(floorCPU)
 	fmt.Fprintf(&b, "added median latency: gombim %s, libmbim %s (target < 50µs); a forwarder that understands nothing (bench/forwarder.c): %s (rounds: %v)\n",
 		us(g.median-g.direct), us(l.median-l.direct), us(floors[len(floors)/2]), floors)
+	fmt.Fprintf(&b, "the forwarder's CPU per transaction, 1 client: %s\n", us(floorCPU[len(floorCPU)/2]))
 	floor := floors[len(floors)/2]
 	fmt.Fprintf(&b, "with 1 client doing one transaction at a time, a proxy adding nothing would do at most %.2fx libmbim's, the forwarder %.2fx (libmbim's median over direct, over direct + the forwarder's)\n",
 		float64(l.median)/float64(l.direct), float64(l.median)/float64(l.direct+floor))
@@ -370,7 +373,7 @@ func buildForwarder(t *testing.T) string {
 
 // measureForwarder returns the median of a direct connection and the
 // median through the forwarder, measured one after the other.
-func measureForwarder(t *testing.T, bin, link string, samples int) (direct, through time.Duration) {
+func measureForwarder(t *testing.T, bin, link string, samples int) (direct, through, cpu time.Duration) {
 	dc := openDirect(t, link)
 	direct, _ = latencies(t, dc, samples)
 	dc.conn.Close()
@@ -404,8 +407,10 @@ func measureForwarder(t *testing.T, bin, link string, samples int) (direct, thro
 	if err := c.expect(1); err != nil {
 		t.Fatal(err)
 	}
+	cpu0 := cpuTime(t, cmd.Process.Pid)
 	through, _ = latencies(t, c, samples)
-	return direct, through
+	cpu = (cpuTime(t, cmd.Process.Pid) - cpu0) / time.Duration(samples+200)
+	return direct, through, cpu
 }
 
 // cpuTime returns the user and system CPU time process pid has used.
