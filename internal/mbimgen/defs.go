@@ -65,13 +65,15 @@ type fieldDef struct {
 }
 
 // msgSpec is one payload: {"fields": [...]}, {"struct": "Name"}, or a string
-// naming another kind of the same variant whose layout it shares.
+// naming another kind of the same layer (the CID or one MBIMEx variant),
+// before or after it, whose layout it shares.
 type msgSpec struct {
 	Fields []fieldDef `json:"fields"`
 	Struct string     `json:"struct"`
 	Doc    string     `json:"doc"`
 	Go     string     `json:"go"` // Go type name instead of the derived one
 	same   string
+	isRef  bool // written as a string: same names the kind
 	set    bool
 }
 
@@ -79,6 +81,7 @@ func (m *msgSpec) UnmarshalJSON(b []byte) error {
 	m.set = true
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
+		m.isRef = true
 		return json.Unmarshal(b, &m.same)
 	}
 	type plain msgSpec

@@ -168,25 +168,37 @@ func versionConst(v string) string {
 	return "0"
 }
 
-// messages expands a CID into its message types.
+// messages expands a CID into its message types. Each layer (the CID
+// itself, then each MBIMEx variant) is read in two passes: first every
+// payload with its own layout, then the payloads that name another kind of
+// the same layer, before or after them, which become aliases of the type
+// that carries the layout.
 func (g *gen) messages(c *cidDef) []*msg {
 	var out []*msg
 	type layer struct {
 		version string
+		variant bool
 		specs   map[string]*msgSpec
 	}
-	layers := []layer{{c.MBIMEx, map[string]*msgSpec{"set": c.Set, "query": c.Query, "response": c.Response, "notify": c.Notify}}}
+	layers := []layer{{c.MBIMEx, false, map[string]*msgSpec{"set": c.Set, "query": c.Query, "response": c.Response, "notify": c.Notify}}}
 	for _, v := range c.Variants {
 		switch v.MBIMEx {
 		case "2.0", "3.0", "4.0":
 		default:
 			g.fail("cid %s: variant mbimex %q: want 2.0, 3.0 or 4.0", c.Name, v.MBIMEx)
 		}
-		layers = append(layers, layer{v.MBIMEx, map[string]*msgSpec{"set": v.Set, "query": v.Query, "response": v.Response, "notify": v.Notify}})
+		layers = append(layers, layer{v.MBIMEx, true, map[string]*msgSpec{"set": v.Set, "query": v.Query, "response": v.Response, "notify": v.Notify}})
 	}
+	kinds := []string{"set", "query", "response", "notify"}
 	for _, l := range layers {
+		where := "cid " + c.Name
+		if l.variant {
+			where += " (MBIMEx " + l.version + " variant)"
+		}
+		// Pass 1: the payloads with a layout of their own.
 		byKind := map[string]*msg{}
-		for _, k := range []string{"set", "query", "response", "notify"} {
+		var ms []*msg
+		for _, k := range kinds {
 			sp := l.specs[k]
 			if sp == nil {
 				continue
@@ -195,26 +207,17 @@ func (g *gen) messages(c *cidDef) []*msg {
 			m.typeName = camel(c.Name) + kindTitle[k] + versionSuffix(l.version)
 			if sp.Go != "" {
 				if exported(sp.Go) != sp.Go || strings.ContainsAny(sp.Go, ".- ") {
-					g.fail("cid %s %s: \"go\": %q is not an exported Go identifier", c.Name, k, sp.Go)
+					g.fail("%s %s: \"go\": %q is not an exported Go identifier", where, k, sp.Go)
 				}
 				m.typeName = sp.Go
 			}
 			switch {
-			case sp.same != "":
-				other := byKind[sp.same]
-				if other == nil {
-					g.fail("cid %s: %s says it is like %q, which is not defined before it in the same variant", c.Name, k, sp.same)
-					continue
-				}
-				m.alias = other.typeName
-				if other.alias != "" {
-					m.alias = other.alias
-				}
-				m.empty = other.empty
+			case sp.isRef:
+				// Pass 2.
 			case sp.Struct != "":
 				ssvc, st, err := g.u.lookupStruct(g.s, sp.Struct)
 				if err != nil {
-					g.fail("cid %s %s: %v", c.Name, k, err)
+					g.fail("%s %s: %v", where, k, err)
 					continue
 				}
 				m.alias = g.qual(ssvc, st.Name)
@@ -224,10 +227,98 @@ func (g *gen) messages(c *cidDef) []*msg {
 				m.fields = sp.Fields
 			}
 			byKind[k] = m
-			out = append(out, m)
+			ms = append(ms, m)
+		}
+		// Pass 2: the payloads that name another kind, followed to the
+		// one with a layout.
+		bad := map[*msg]bool{}
+		for _, m := range ms {
+			sp := l.specs[m.kind]
+			if !sp.isRef {
+				continue
+			}
+			// Each error is reported for the kind it is about, once: a
+			// kind whose chain runs into another's error is left out.
+			path := []string{m.kind}
+			target := sp.same
+			var to *msg
+			for {
+				first := len(path) == 1
+				if kindTitle[target] == "" {
+					if first {
+						g.fail("%s: %s names %q, which is not a kind (set, query, response or notify)", where, m.kind, target)
+					}
+					break
+				}
+				if target == path[len(path)-1] {
+					if first {
+						g.fail("%s: %s names itself", where, m.kind)
+					}
+					break
+				}
+				if i := indexOf(path, target); i >= 0 {
+					if cyc := path[i:]; i == 0 && m.kind == firstKind(kinds, cyc) {
+						g.fail("%s: %s name each other in a cycle (%s -> %s); one of them needs a layout of its own", where, strings.Join(cyc, ", "), strings.Join(cyc, " -> "), target)
+					}
+					break
+				}
+				tsp := l.specs[target]
+				if tsp == nil {
+					if first {
+						what := "the CID does not define"
+						if l.variant {
+							what = "the variant does not define (a variant's payload may name only another of the variant's)"
+						}
+						g.fail("%s: %s names %q, which %s", where, m.kind, target, what)
+					}
+					break
+				}
+				if !tsp.isRef {
+					to = byKind[target] // nil when its own definition failed
+					break
+				}
+				path = append(path, target)
+				target = tsp.same
+			}
+			if to == nil {
+				bad[m] = true
+				continue
+			}
+			switch {
+			case to.alias != "":
+				m.alias = to.alias
+			case to.empty:
+				m.empty = true
+			default:
+				m.alias = to.typeName
+			}
+		}
+		for _, m := range ms {
+			if !bad[m] {
+				out = append(out, m)
+			}
 		}
 	}
 	return out
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstKind returns the member of some that comes first in kinds.
+func firstKind(kinds, some []string) string {
+	for _, k := range kinds {
+		if indexOf(some, k) >= 0 {
+			return k
+		}
+	}
+	return ""
 }
 
 func (g *gen) generate() ([]byte, error) {
