@@ -7,6 +7,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gombim/gombim/mbim"
@@ -136,10 +137,27 @@ func (d *Decoded) decode() {
 	}
 	info := d.Layout.New()
 	if err := info.UnmarshalMBIM(m.InformationBuffer); err != nil {
+		// Kinds that share a layout share its decoder, which names the
+		// kind that carries it (a connect query decodes as the
+		// ConnectResponse it is an alias of): name this message's own.
+		var de *mbim.DecodeError
+		if errors.As(err, &de) && de.Message != "" {
+			de.Message = layoutName(d.Service, d.CID, d.Layout)
+		}
 		d.Err = err
 		return
 	}
 	d.Info = info
+}
+
+// layoutName names a layout as the generated decoders do:
+// "basic-connect connect query", "basic-connect connect set (MBIMEx 3.0)".
+func layoutName(s *mbim.ServiceDesc, c *mbim.CIDDesc, l *mbim.MessageDesc) string {
+	name := s.Name + " " + c.Name + " " + l.Kind.String()
+	if l.MBIMEx > mbim.MBIMEx1 {
+		name += " (MBIMEx " + l.MBIMEx.String() + ")"
+	}
+	return name
 }
 
 // DecodeBytes parses one complete message and decodes it.

@@ -123,3 +123,65 @@ func asDecodeError(err error, target **mbim.DecodeError) bool {
 	}
 	return ok
 }
+
+// TestDecodeErrorNamesKind checks that a payload that fails to decode is
+// named by its own kind, also where kinds share one Go type and decoder (a
+// connect query is a ConnectResponse): Decode's error names the query, and
+// where the layout's type is its own, exactly as the generated decoder does.
+func TestDecodeErrorNamesKind(t *testing.T) {
+	shared := 0
+	for _, l := range allLayouts() {
+		x := l.desc.New()
+		mbimtest.Fill(rand.New(rand.NewPCG(4, 5)), x, 3)
+		b, err := mbim.Marshal(x)
+		if err != nil {
+			t.Fatalf("%s: %v", l.name(), err)
+		}
+		// The first prefix that does not decode.
+		n, own := 0, error(nil)
+		for ; n < len(b); n++ {
+			if own = l.desc.New().UnmarshalMBIM(b[:n]); own != nil {
+				break
+			}
+		}
+		if own == nil {
+			continue
+		}
+		m := mbim.Message{Service: l.svc.UUID, CID: l.cid.ID, InformationBuffer: b[:n]}
+		switch l.desc.Kind {
+		case mbim.KindSet:
+			m.Type, m.CommandType = mbim.TypeCommand, mbim.CommandSet
+		case mbim.KindQuery:
+			m.Type, m.CommandType = mbim.TypeCommand, mbim.CommandQuery
+		case mbim.KindResponse:
+			m.Type = mbim.TypeCommandDone
+		case mbim.KindNotify:
+			m.Type = mbim.TypeIndicateStatus
+		}
+		d := Decode(m, l.desc.MBIMEx)
+		if d.Layout != l.desc {
+			t.Fatalf("%s: Decode picked %v", l.name(), d.Layout)
+		}
+		var de, ownDE *mbim.DecodeError
+		if !asDecodeError(d.Err, &de) || !asDecodeError(own, &ownDE) {
+			t.Fatalf("%s: errors %v and %v, want *mbim.DecodeError", l.name(), d.Err, own)
+		}
+		want := fmt.Sprintf("%s %s %s", l.svc.Name, l.cid.Name, l.desc.Kind)
+		if !strings.HasPrefix(de.Message, want) {
+			t.Errorf("%s: Decode's error names %q, want %q", l.name(), de.Message, want)
+		}
+		if reflect.TypeOf(x).Elem().Name() == l.desc.Type {
+			if de.Message != ownDE.Message {
+				t.Errorf("%s: Decode's error names %q, the decoder %q", l.name(), de.Message, ownDE.Message)
+			}
+		} else {
+			shared++
+		}
+		if de.Field != ownDE.Field || de.Offset != ownDE.Offset || de.Reason != ownDE.Reason {
+			t.Errorf("%s: Decode's error %v differs from the decoder's %v beyond the name", l.name(), de, ownDE)
+		}
+	}
+	if shared == 0 {
+		t.Error("no layout shares another's type")
+	}
+}

@@ -1018,25 +1018,27 @@ func handleEmergencyMode(m *Modem, r *Request) Reply {
 
 func handleIPPacketFilters(m *Modem, r *Request) Reply {
 	var id uint32
+	// The set and the query have one type (IpPacketFiltersSet is
+	// IpPacketFiltersQuery); a query's filters are ignored.
 	switch i := r.Info.(type) {
 	case *bc.IpPacketFiltersSet:
 		id = i.SessionId
-		var l []bc.PacketFilterV3
-		for _, f := range i.PacketFilters {
-			l = append(l, bc.PacketFilterV3{PacketFilter: f.PacketFilter, PacketMask: f.PacketMask})
-		}
-		if bad := m.setFilters(id, l); bad != mbim.StatusNone {
-			return Fail(bad)
+		if r.IsSet() {
+			var l []bc.PacketFilterV3
+			for _, f := range i.PacketFilters {
+				l = append(l, bc.PacketFilterV3{PacketFilter: f.PacketFilter, PacketMask: f.PacketMask})
+			}
+			if bad := m.setFilters(id, l); bad != mbim.StatusNone {
+				return Fail(bad)
+			}
 		}
 	case *bc.IpPacketFiltersSetV3:
 		id = i.SessionId
-		if bad := m.setFilters(id, i.PacketFilters); bad != mbim.StatusNone {
-			return Fail(bad)
+		if r.IsSet() {
+			if bad := m.setFilters(id, i.PacketFilters); bad != mbim.StatusNone {
+				return Fail(bad)
+			}
 		}
-	case *bc.IpPacketFiltersQuery:
-		id = i.SessionId
-	case *bc.IpPacketFiltersQueryV3:
-		id = i.SessionId
 	}
 	if id >= m.sc.Device.MaxSessions {
 		return Fail(mbim.StatusInvalidParameters)

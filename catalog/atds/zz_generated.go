@@ -365,52 +365,8 @@ func (m *OperatorsResponse) SizeMBIM() int {
 	return n
 }
 
-// RatSet is the atds rat set.
-// Reads or selects the radio access technologies the device may use.
-type RatSet struct {
-	Mode AtdsRatMode `json:"Mode" mbim:"u32"`
-}
-
-// UnmarshalMBIM decodes RatSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *RatSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "atds rat set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *RatSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedRatSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	m.Mode = AtdsRatMode(binary.LittleEndian.Uint32(b0[0:]))
-}
-
-var fixedRatSetPart0 = [...]mbim.FixedField{{Name: "Mode", Size: 4}}
-
-// AppendMBIM appends RatSet in its wire form to dst.
-func (m *RatSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *RatSet) fixedLenMBIM() int { return 4 }
-
-func (m *RatSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.Mode))
-}
-
-// SizeMBIM returns the size of RatSet in its wire form.
-func (m *RatSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	return n
-}
+// RatSet is the atds rat set; it has the same layout as RatResponse.
+type RatSet = RatResponse
 
 // RatResponse is the atds rat response.
 // Reads or selects the radio access technologies the device may use.

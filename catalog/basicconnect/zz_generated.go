@@ -3402,78 +3402,8 @@ type HomeProviderSet = Provider
 // HomeProviderResponse is the basic-connect home-provider response; it has the same layout as Provider.
 type HomeProviderResponse = Provider
 
-// PreferredProvidersSet is the basic-connect preferred-providers set.
-// sets or reports the preferred provider list (MBIM_PROVIDERS).
-type PreferredProvidersSet struct {
-	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
-}
-
-// UnmarshalMBIM decodes PreferredProvidersSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *PreferredProvidersSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect preferred-providers set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *PreferredProvidersSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedPreferredProvidersSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
-	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = mbim.Resize(m.Providers, n)
-		for i := range m.Providers {
-			if f, ok := d.EnterPair("Providers"); ok {
-				m.Providers[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.Providers[i] = Provider{}
-			}
-		}
-	} else {
-		m.Providers = m.Providers[:0]
-	}
-}
-
-var fixedPreferredProvidersSetPart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
-
-// AppendMBIM appends PreferredProvidersSet in its wire form to dst.
-func (m *PreferredProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *PreferredProvidersSet) fixedLenMBIM() int { return 4 + 8*len(m.Providers) }
-
-func (m *PreferredProvidersSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(len(m.Providers)))
-	slotProviders := e.Slot(8 * len(m.Providers))
-	for i := range m.Providers {
-		start := e.Offset()
-		c := e.Child(m.Providers[i].fixedLenMBIM())
-		m.Providers[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotProviders+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of PreferredProvidersSet in its wire form.
-func (m *PreferredProvidersSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.Providers {
-		if sz := m.Providers[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
+// PreferredProvidersSet is the basic-connect preferred-providers set; it has the same layout as PreferredProvidersResponse.
+type PreferredProvidersSet = PreferredProvidersResponse
 
 // PreferredProvidersResponse is the basic-connect preferred-providers response.
 // sets or reports the preferred provider list (MBIM_PROVIDERS).
@@ -4365,7 +4295,7 @@ func (m *SignalStateResponseV2) SizeMBIM() int {
 type SignalStateNotifyV2 = SignalStateResponseV2
 
 // ConnectSet is the basic-connect connect set.
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectSet struct {
 	SessionId         uint32            `json:"SessionId" mbim:"u32"`
 	ActivationCommand ActivationCommand `json:"ActivationCommand" mbim:"u32"`
@@ -4448,70 +4378,11 @@ func (m *ConnectSet) SizeMBIM() int {
 	return n
 }
 
-// ConnectQuery is the basic-connect connect query.
-// is the connect query: MBIM_CONNECT_INFO in which only SessionId is meaningful (libmbim sends every field).
-type ConnectQuery struct {
-	SessionId       uint32           `json:"SessionId" mbim:"u32"`
-	ActivationState ActivationState  `json:"ActivationState" mbim:"u32"`
-	VoiceCallState  VoiceCallState   `json:"VoiceCallState" mbim:"u32"`
-	IpType          ContextIpType    `json:"IpType" mbim:"u32"`
-	ContextType     mbim.ContextType `json:"ContextType" mbim:"context-type"`
-	NwError         uint32           `json:"NwError" mbim:"u32"` // network error or cause code (plain number, as libmbim has it; see NwError for names)
-}
-
-// UnmarshalMBIM decodes ConnectQuery from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *ConnectQuery) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect connect query")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *ConnectQuery) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 36 {
-		d.FailFixed(fixedConnectQueryPart0[:])
-		return
-	}
-	d.Advance(36)
-	_ = b0[35]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	m.ActivationState = ActivationState(binary.LittleEndian.Uint32(b0[4:]))
-	m.VoiceCallState = VoiceCallState(binary.LittleEndian.Uint32(b0[8:]))
-	m.IpType = ContextIpType(binary.LittleEndian.Uint32(b0[12:]))
-	m.ContextType = mbim.ContextType(b0[16:32])
-	m.NwError = uint32(binary.LittleEndian.Uint32(b0[32:]))
-}
-
-var fixedConnectQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "ActivationState", Size: 4}, {Name: "VoiceCallState", Size: 4}, {Name: "IpType", Size: 4}, {Name: "ContextType", Size: 16}, {Name: "NwError", Size: 4}}
-
-// AppendMBIM appends ConnectQuery in its wire form to dst.
-func (m *ConnectQuery) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *ConnectQuery) fixedLenMBIM() int { return 36 }
-
-func (m *ConnectQuery) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(m.ActivationState))
-	e.U32(uint32(m.VoiceCallState))
-	e.U32(uint32(m.IpType))
-	e.UUID(mbim.UUID(m.ContextType))
-	e.U32(uint32(m.NwError))
-}
-
-// SizeMBIM returns the size of ConnectQuery in its wire form.
-func (m *ConnectQuery) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	return n
-}
+// ConnectQuery is the basic-connect connect query; it has the same layout as ConnectResponse.
+type ConnectQuery = ConnectResponse
 
 // ConnectResponse is the basic-connect connect response.
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectResponse struct {
 	SessionId       uint32           `json:"SessionId" mbim:"u32"`
 	ActivationState ActivationState  `json:"ActivationState" mbim:"u32"`
@@ -4576,7 +4447,7 @@ func (m *ConnectResponse) SizeMBIM() int {
 type ConnectNotify = ConnectResponse
 
 // ConnectSetV3 is the basic-connect connect set (MBIMEx 3.0).
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectSetV3 struct {
 	SessionId         uint32            `json:"SessionId" mbim:"u32"`
 	ActivationCommand ActivationCommand `json:"ActivationCommand" mbim:"u32"`
@@ -4661,7 +4532,7 @@ func (m *ConnectSetV3) SizeMBIM() int {
 }
 
 // ConnectQueryV3 is the basic-connect connect query (MBIMEx 3.0).
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectQueryV3 struct {
 	SessionId uint32 `json:"SessionId" mbim:"u32"`
 }
@@ -4708,7 +4579,7 @@ func (m *ConnectQueryV3) SizeMBIM() int {
 }
 
 // ConnectResponseV3 is the basic-connect connect response (MBIMEx 3.0).
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectResponseV3 struct {
 	SessionId       uint32           `json:"SessionId" mbim:"u32"`
 	ActivationState ActivationState  `json:"ActivationState" mbim:"u32"`
@@ -4788,7 +4659,7 @@ func (m *ConnectResponseV3) SizeMBIM() int {
 type ConnectNotifyV3 = ConnectResponseV3
 
 // ConnectSetV4 is the basic-connect connect set (MBIMEx 4.0).
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectSetV4 struct {
 	SessionId         uint32            `json:"SessionId" mbim:"u32"`
 	ActivationCommand ActivationCommand `json:"ActivationCommand" mbim:"u32"`
@@ -4880,7 +4751,7 @@ func (m *ConnectSetV4) SizeMBIM() int {
 }
 
 // ConnectResponseV4 is the basic-connect connect response (MBIMEx 4.0).
-// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO).
+// activates or deactivates a packet data context and reports its state (MBIM_CONNECT_INFO). Before MBIMEx 3.0 the query is an MBIM_CONNECT_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type ConnectResponseV4 struct {
 	SessionId       uint32           `json:"SessionId" mbim:"u32"`
 	ActivationState ActivationState  `json:"ActivationState" mbim:"u32"`
@@ -5214,166 +5085,11 @@ func (m *ServiceActivationResponse) SizeMBIM() int {
 	return n
 }
 
-// IpConfigurationQuery is the basic-connect ip-configuration query.
-// is the ip-configuration query: MBIM_IP_CONFIGURATION_INFO in which only SessionId is meaningful (libmbim sends every field).
-type IpConfigurationQuery struct {
-	SessionId                  uint32                       `json:"SessionId" mbim:"u32"`
-	IPv4ConfigurationAvailable IPConfigurationAvailableFlag `json:"IPv4ConfigurationAvailable" mbim:"u32"`
-	IPv6ConfigurationAvailable IPConfigurationAvailableFlag `json:"IPv6ConfigurationAvailable" mbim:"u32"`
-	IPv4Address                []IPv4Element                `json:"IPv4Address" mbim:"struct-array,len=IPv4AddressCount"`
-	IPv6Address                []IPv6Element                `json:"IPv6Address" mbim:"struct-array,len=IPv6AddressCount"`
-	IPv4Gateway                netip.Addr                   `json:"IPv4Gateway" mbim:"ipv4-ref"`
-	IPv6Gateway                netip.Addr                   `json:"IPv6Gateway" mbim:"ipv6-ref"`
-	IPv4DnsServer              []netip.Addr                 `json:"IPv4DnsServer" mbim:"ipv4-array,len=IPv4DnsServerCount"`
-	IPv6DnsServer              []netip.Addr                 `json:"IPv6DnsServer" mbim:"ipv6-array,len=IPv6DnsServerCount"`
-	IPv4Mtu                    uint32                       `json:"IPv4Mtu" mbim:"u32"`
-	IPv6Mtu                    uint32                       `json:"IPv6Mtu" mbim:"u32"`
-}
-
-// UnmarshalMBIM decodes IpConfigurationQuery from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *IpConfigurationQuery) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect ip-configuration query")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *IpConfigurationQuery) decodeMBIM(d *mbim.Decoder) {
-	p0 := d.Pos()
-	b0 := d.Rest()
-	if len(b0) < 60 {
-		d.FailFixed(fixedIpConfigurationQueryPart0[:])
-		return
-	}
-	d.Advance(60)
-	_ = b0[59]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	m.IPv4ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[4:]))
-	m.IPv6ConfigurationAvailable = IPConfigurationAvailableFlag(binary.LittleEndian.Uint32(b0[8:]))
-	nIPv4AddressCount := uint32(binary.LittleEndian.Uint32(b0[12:]))
-	if f, n := d.EnterArray("IPv4Address", p0+16, binary.LittleEndian.Uint32(b0[16:]), nIPv4AddressCount, 8); n > 0 {
-		m.IPv4Address = mbim.Resize(m.IPv4Address, n)
-		for i := range m.IPv4Address {
-			m.IPv4Address[i].decodeMBIM(d)
-		}
-		d.Leave(f)
-	} else {
-		m.IPv4Address = m.IPv4Address[:0]
-	}
-	nIPv6AddressCount := uint32(binary.LittleEndian.Uint32(b0[20:]))
-	if f, n := d.EnterArray("IPv6Address", p0+24, binary.LittleEndian.Uint32(b0[24:]), nIPv6AddressCount, 20); n > 0 {
-		m.IPv6Address = mbim.Resize(m.IPv6Address, n)
-		for i := range m.IPv6Address {
-			m.IPv6Address[i].decodeMBIM(d)
-		}
-		d.Leave(f)
-	} else {
-		m.IPv6Address = m.IPv6Address[:0]
-	}
-	m.IPv4Gateway = d.IPv4At("IPv4Gateway", p0+28, binary.LittleEndian.Uint32(b0[28:]))
-	m.IPv6Gateway = d.IPv6At("IPv6Gateway", p0+32, binary.LittleEndian.Uint32(b0[32:]))
-	nIPv4DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[36:]))
-	m.IPv4DnsServer = d.IPArrayAt(m.IPv4DnsServer, "IPv4DnsServer", p0+40, binary.LittleEndian.Uint32(b0[40:]), nIPv4DnsServerCount, 4)
-	nIPv6DnsServerCount := uint32(binary.LittleEndian.Uint32(b0[44:]))
-	m.IPv6DnsServer = d.IPArrayAt(m.IPv6DnsServer, "IPv6DnsServer", p0+48, binary.LittleEndian.Uint32(b0[48:]), nIPv6DnsServerCount, 16)
-	m.IPv4Mtu = uint32(binary.LittleEndian.Uint32(b0[52:]))
-	m.IPv6Mtu = uint32(binary.LittleEndian.Uint32(b0[56:]))
-}
-
-var fixedIpConfigurationQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "IPv4ConfigurationAvailable", Size: 4}, {Name: "IPv6ConfigurationAvailable", Size: 4}, {Name: "IPv4AddressCount", Size: 4}, {Name: "IPv4Address", Size: 4}, {Name: "IPv6AddressCount", Size: 4}, {Name: "IPv6Address", Size: 4}, {Name: "IPv4Gateway", Size: 4}, {Name: "IPv6Gateway", Size: 4}, {Name: "IPv4DnsServerCount", Size: 4}, {Name: "IPv4DnsServer", Size: 4}, {Name: "IPv6DnsServerCount", Size: 4}, {Name: "IPv6DnsServer", Size: 4}, {Name: "IPv4Mtu", Size: 4}, {Name: "IPv6Mtu", Size: 4}}
-
-// AppendMBIM appends IpConfigurationQuery in its wire form to dst.
-func (m *IpConfigurationQuery) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *IpConfigurationQuery) fixedLenMBIM() int { return 60 }
-
-func (m *IpConfigurationQuery) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(m.IPv4ConfigurationAvailable))
-	e.U32(uint32(m.IPv6ConfigurationAvailable))
-	e.U32(uint32(len(m.IPv4Address)))
-	slotIPv4Address := e.OffsetSlot()
-	e.U32(uint32(len(m.IPv6Address)))
-	slotIPv6Address := e.OffsetSlot()
-	slotIPv4Gateway := e.OffsetSlot()
-	slotIPv6Gateway := e.OffsetSlot()
-	e.U32(uint32(len(m.IPv4DnsServer)))
-	slotIPv4DnsServer := e.OffsetSlot()
-	e.U32(uint32(len(m.IPv6DnsServer)))
-	slotIPv6DnsServer := e.OffsetSlot()
-	e.U32(uint32(m.IPv4Mtu))
-	e.U32(uint32(m.IPv6Mtu))
-	if len(m.IPv4Address) > 0 {
-		start := e.Offset()
-		c := e.Child(8 * len(m.IPv4Address))
-		for i := range m.IPv4Address {
-			m.IPv4Address[i].encodeMBIM(&c)
-		}
-		e.Adopt(&c)
-		e.EndOffset(slotIPv4Address, start)
-	}
-	if len(m.IPv6Address) > 0 {
-		start := e.Offset()
-		c := e.Child(20 * len(m.IPv6Address))
-		for i := range m.IPv6Address {
-			m.IPv6Address[i].encodeMBIM(&c)
-		}
-		e.Adopt(&c)
-		e.EndOffset(slotIPv6Address, start)
-	}
-	e.IPv4Data(slotIPv4Gateway, m.IPv4Gateway)
-	e.IPv6Data(slotIPv6Gateway, m.IPv6Gateway)
-	if len(m.IPv4DnsServer) > 0 {
-		start := e.Offset()
-		c := e.Child(4 * len(m.IPv4DnsServer))
-		for _, a := range m.IPv4DnsServer {
-			c.IPv4(a)
-		}
-		e.Adopt(&c)
-		e.EndOffset(slotIPv4DnsServer, start)
-	}
-	if len(m.IPv6DnsServer) > 0 {
-		start := e.Offset()
-		c := e.Child(16 * len(m.IPv6DnsServer))
-		for _, a := range m.IPv6DnsServer {
-			c.IPv6(a)
-		}
-		e.Adopt(&c)
-		e.EndOffset(slotIPv6DnsServer, start)
-	}
-}
-
-// SizeMBIM returns the size of IpConfigurationQuery in its wire form.
-func (m *IpConfigurationQuery) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	if len(m.IPv4Address) > 0 {
-		n = mbim.Pad4(mbim.Pad4(n) + 8*len(m.IPv4Address))
-	}
-	if len(m.IPv6Address) > 0 {
-		n = mbim.Pad4(mbim.Pad4(n) + 20*len(m.IPv6Address))
-	}
-	if m.IPv4Gateway.IsValid() {
-		n = mbim.Pad4(n) + 4
-	}
-	if m.IPv6Gateway.IsValid() {
-		n = mbim.Pad4(n) + 16
-	}
-	if len(m.IPv4DnsServer) > 0 {
-		n = mbim.Pad4(n) + 4*len(m.IPv4DnsServer)
-	}
-	if len(m.IPv6DnsServer) > 0 {
-		n = mbim.Pad4(n) + 16*len(m.IPv6DnsServer)
-	}
-	return n
-}
+// IpConfigurationQuery is the basic-connect ip-configuration query; it has the same layout as IpConfigurationResponse.
+type IpConfigurationQuery = IpConfigurationResponse
 
 // IpConfigurationResponse is the basic-connect ip-configuration response.
-// reports the IP configuration of a session (MBIM_IP_CONFIGURATION_INFO).
+// reports the IP configuration of a session (MBIM_IP_CONFIGURATION_INFO). The query is an MBIM_IP_CONFIGURATION_INFO too, in which only SessionId is meaningful (libmbim sends every field).
 type IpConfigurationResponse struct {
 	SessionId                  uint32                       `json:"SessionId" mbim:"u32"`
 	IPv4ConfigurationAvailable IPConfigurationAvailableFlag `json:"IPv4ConfigurationAvailable" mbim:"u32"`
@@ -5609,78 +5325,8 @@ func (m *DeviceServicesResponse) SizeMBIM() int {
 	return n
 }
 
-// DeviceServiceSubscribeListSet is the basic-connect device-service-subscribe-list set.
-// sets the notifications the host wants (MBIM_DEVICE_SERVICE_SUBSCRIBE_LIST).
-type DeviceServiceSubscribeListSet struct {
-	Events []EventEntry `json:"Events" mbim:"struct-array-ref,len=EventsCount"`
-}
-
-// UnmarshalMBIM decodes DeviceServiceSubscribeListSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *DeviceServiceSubscribeListSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect device-service-subscribe-list set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *DeviceServiceSubscribeListSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedDeviceServiceSubscribeListSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	nEventsCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
-	if n := d.CheckCount("Events", nEventsCount, d.Pos(), 8); n > 0 {
-		m.Events = mbim.Resize(m.Events, n)
-		for i := range m.Events {
-			if f, ok := d.EnterPair("Events"); ok {
-				m.Events[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.Events[i] = EventEntry{}
-			}
-		}
-	} else {
-		m.Events = m.Events[:0]
-	}
-}
-
-var fixedDeviceServiceSubscribeListSetPart0 = [...]mbim.FixedField{{Name: "EventsCount", Size: 4}}
-
-// AppendMBIM appends DeviceServiceSubscribeListSet in its wire form to dst.
-func (m *DeviceServiceSubscribeListSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *DeviceServiceSubscribeListSet) fixedLenMBIM() int { return 4 + 8*len(m.Events) }
-
-func (m *DeviceServiceSubscribeListSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(len(m.Events)))
-	slotEvents := e.Slot(8 * len(m.Events))
-	for i := range m.Events {
-		start := e.Offset()
-		c := e.Child(m.Events[i].fixedLenMBIM())
-		m.Events[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotEvents+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of DeviceServiceSubscribeListSet in its wire form.
-func (m *DeviceServiceSubscribeListSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.Events {
-		if sz := m.Events[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
+// DeviceServiceSubscribeListSet is the basic-connect device-service-subscribe-list set; it has the same layout as DeviceServiceSubscribeListResponse.
+type DeviceServiceSubscribeListSet = DeviceServiceSubscribeListResponse
 
 // DeviceServiceSubscribeListResponse is the basic-connect device-service-subscribe-list response.
 // sets the notifications the host wants (MBIM_DEVICE_SERVICE_SUBSCRIBE_LIST).
@@ -5823,52 +5469,8 @@ func (m *PacketStatisticsResponse) SizeMBIM() int {
 	return n
 }
 
-// NetworkIdleHintSet is the basic-connect network-idle-hint set.
-// tells the device whether the host expects the network to be idle (MBIM_NETWORK_IDLE_HINT).
-type NetworkIdleHintSet struct {
-	State NetworkIdleHintState `json:"State" mbim:"u32"`
-}
-
-// UnmarshalMBIM decodes NetworkIdleHintSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *NetworkIdleHintSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect network-idle-hint set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *NetworkIdleHintSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedNetworkIdleHintSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	m.State = NetworkIdleHintState(binary.LittleEndian.Uint32(b0[0:]))
-}
-
-var fixedNetworkIdleHintSetPart0 = [...]mbim.FixedField{{Name: "State", Size: 4}}
-
-// AppendMBIM appends NetworkIdleHintSet in its wire form to dst.
-func (m *NetworkIdleHintSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *NetworkIdleHintSet) fixedLenMBIM() int { return 4 }
-
-func (m *NetworkIdleHintSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.State))
-}
-
-// SizeMBIM returns the size of NetworkIdleHintSet in its wire form.
-func (m *NetworkIdleHintSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	return n
-}
+// NetworkIdleHintSet is the basic-connect network-idle-hint set; it has the same layout as NetworkIdleHintResponse.
+type NetworkIdleHintSet = NetworkIdleHintResponse
 
 // NetworkIdleHintResponse is the basic-connect network-idle-hint response.
 // tells the device whether the host expects the network to be idle (MBIM_NETWORK_IDLE_HINT).
@@ -5967,160 +5569,14 @@ func (m *EmergencyModeResponse) SizeMBIM() int {
 // EmergencyModeNotify is the basic-connect emergency-mode notification; it has the same layout as EmergencyModeResponse.
 type EmergencyModeNotify = EmergencyModeResponse
 
-// IpPacketFiltersSet is the basic-connect ip-packet-filters set.
-// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS).
-type IpPacketFiltersSet struct {
-	SessionId     uint32         `json:"SessionId" mbim:"u32"`
-	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
-}
+// IpPacketFiltersSet is the basic-connect ip-packet-filters set; it has the same layout as IpPacketFiltersResponse.
+type IpPacketFiltersSet = IpPacketFiltersResponse
 
-// UnmarshalMBIM decodes IpPacketFiltersSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *IpPacketFiltersSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect ip-packet-filters set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *IpPacketFiltersSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersSetPart0[:])
-		return
-	}
-	d.Advance(8)
-	_ = b0[7]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
-	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
-		for i := range m.PacketFilters {
-			if f, ok := d.EnterPair("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.PacketFilters[i] = PacketFilter{}
-			}
-		}
-	} else {
-		m.PacketFilters = m.PacketFilters[:0]
-	}
-}
-
-var fixedIpPacketFiltersSetPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
-
-// AppendMBIM appends IpPacketFiltersSet in its wire form to dst.
-func (m *IpPacketFiltersSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *IpPacketFiltersSet) fixedLenMBIM() int { return 8 + 8*len(m.PacketFilters) }
-
-func (m *IpPacketFiltersSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(len(m.PacketFilters)))
-	slotPacketFilters := e.Slot(8 * len(m.PacketFilters))
-	for i := range m.PacketFilters {
-		start := e.Offset()
-		c := e.Child(m.PacketFilters[i].fixedLenMBIM())
-		m.PacketFilters[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotPacketFilters+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of IpPacketFiltersSet in its wire form.
-func (m *IpPacketFiltersSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.PacketFilters {
-		if sz := m.PacketFilters[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
-
-// IpPacketFiltersQuery is the basic-connect ip-packet-filters query.
-// is the ip-packet-filters query: MBIM_PACKET_FILTERS in which only SessionId is meaningful.
-type IpPacketFiltersQuery struct {
-	SessionId     uint32         `json:"SessionId" mbim:"u32"`
-	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
-}
-
-// UnmarshalMBIM decodes IpPacketFiltersQuery from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *IpPacketFiltersQuery) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect ip-packet-filters query")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *IpPacketFiltersQuery) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersQueryPart0[:])
-		return
-	}
-	d.Advance(8)
-	_ = b0[7]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
-	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
-		for i := range m.PacketFilters {
-			if f, ok := d.EnterPair("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.PacketFilters[i] = PacketFilter{}
-			}
-		}
-	} else {
-		m.PacketFilters = m.PacketFilters[:0]
-	}
-}
-
-var fixedIpPacketFiltersQueryPart0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
-
-// AppendMBIM appends IpPacketFiltersQuery in its wire form to dst.
-func (m *IpPacketFiltersQuery) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *IpPacketFiltersQuery) fixedLenMBIM() int { return 8 + 8*len(m.PacketFilters) }
-
-func (m *IpPacketFiltersQuery) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(len(m.PacketFilters)))
-	slotPacketFilters := e.Slot(8 * len(m.PacketFilters))
-	for i := range m.PacketFilters {
-		start := e.Offset()
-		c := e.Child(m.PacketFilters[i].fixedLenMBIM())
-		m.PacketFilters[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotPacketFilters+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of IpPacketFiltersQuery in its wire form.
-func (m *IpPacketFiltersQuery) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.PacketFilters {
-		if sz := m.PacketFilters[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
+// IpPacketFiltersQuery is the basic-connect ip-packet-filters query; it has the same layout as IpPacketFiltersResponse.
+type IpPacketFiltersQuery = IpPacketFiltersResponse
 
 // IpPacketFiltersResponse is the basic-connect ip-packet-filters response.
-// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS).
+// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS). The query has the layout of the set and the response, but only its SessionId is meaningful.
 type IpPacketFiltersResponse struct {
 	SessionId     uint32         `json:"SessionId" mbim:"u32"`
 	PacketFilters []PacketFilter `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
@@ -6195,160 +5651,14 @@ func (m *IpPacketFiltersResponse) SizeMBIM() int {
 	return n
 }
 
-// IpPacketFiltersSetV3 is the basic-connect ip-packet-filters set (MBIMEx 3.0).
-// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS).
-type IpPacketFiltersSetV3 struct {
-	SessionId     uint32           `json:"SessionId" mbim:"u32"`
-	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
-}
+// IpPacketFiltersSetV3 is the basic-connect ip-packet-filters set (MBIMEx 3.0); it has the same layout as IpPacketFiltersResponseV3.
+type IpPacketFiltersSetV3 = IpPacketFiltersResponseV3
 
-// UnmarshalMBIM decodes IpPacketFiltersSetV3 from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *IpPacketFiltersSetV3) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect ip-packet-filters set (MBIMEx 3.0)")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *IpPacketFiltersSetV3) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersSetV3Part0[:])
-		return
-	}
-	d.Advance(8)
-	_ = b0[7]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
-	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
-		for i := range m.PacketFilters {
-			if f, ok := d.EnterPair("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.PacketFilters[i] = PacketFilterV3{}
-			}
-		}
-	} else {
-		m.PacketFilters = m.PacketFilters[:0]
-	}
-}
-
-var fixedIpPacketFiltersSetV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
-
-// AppendMBIM appends IpPacketFiltersSetV3 in its wire form to dst.
-func (m *IpPacketFiltersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *IpPacketFiltersSetV3) fixedLenMBIM() int { return 8 + 8*len(m.PacketFilters) }
-
-func (m *IpPacketFiltersSetV3) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(len(m.PacketFilters)))
-	slotPacketFilters := e.Slot(8 * len(m.PacketFilters))
-	for i := range m.PacketFilters {
-		start := e.Offset()
-		c := e.Child(m.PacketFilters[i].fixedLenMBIM())
-		m.PacketFilters[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotPacketFilters+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of IpPacketFiltersSetV3 in its wire form.
-func (m *IpPacketFiltersSetV3) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.PacketFilters {
-		if sz := m.PacketFilters[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
-
-// IpPacketFiltersQueryV3 is the basic-connect ip-packet-filters query (MBIMEx 3.0).
-// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS).
-type IpPacketFiltersQueryV3 struct {
-	SessionId     uint32           `json:"SessionId" mbim:"u32"`
-	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
-}
-
-// UnmarshalMBIM decodes IpPacketFiltersQueryV3 from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *IpPacketFiltersQueryV3) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect ip-packet-filters query (MBIMEx 3.0)")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *IpPacketFiltersQueryV3) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 8 {
-		d.FailFixed(fixedIpPacketFiltersQueryV3Part0[:])
-		return
-	}
-	d.Advance(8)
-	_ = b0[7]
-	m.SessionId = uint32(binary.LittleEndian.Uint32(b0[0:]))
-	nPacketFiltersCount := uint32(binary.LittleEndian.Uint32(b0[4:]))
-	if n := d.CheckCount("PacketFilters", nPacketFiltersCount, d.Pos(), 8); n > 0 {
-		m.PacketFilters = mbim.Resize(m.PacketFilters, n)
-		for i := range m.PacketFilters {
-			if f, ok := d.EnterPair("PacketFilters"); ok {
-				m.PacketFilters[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.PacketFilters[i] = PacketFilterV3{}
-			}
-		}
-	} else {
-		m.PacketFilters = m.PacketFilters[:0]
-	}
-}
-
-var fixedIpPacketFiltersQueryV3Part0 = [...]mbim.FixedField{{Name: "SessionId", Size: 4}, {Name: "PacketFiltersCount", Size: 4}}
-
-// AppendMBIM appends IpPacketFiltersQueryV3 in its wire form to dst.
-func (m *IpPacketFiltersQueryV3) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *IpPacketFiltersQueryV3) fixedLenMBIM() int { return 8 + 8*len(m.PacketFilters) }
-
-func (m *IpPacketFiltersQueryV3) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.SessionId))
-	e.U32(uint32(len(m.PacketFilters)))
-	slotPacketFilters := e.Slot(8 * len(m.PacketFilters))
-	for i := range m.PacketFilters {
-		start := e.Offset()
-		c := e.Child(m.PacketFilters[i].fixedLenMBIM())
-		m.PacketFilters[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotPacketFilters+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of IpPacketFiltersQueryV3 in its wire form.
-func (m *IpPacketFiltersQueryV3) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.PacketFilters {
-		if sz := m.PacketFilters[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
+// IpPacketFiltersQueryV3 is the basic-connect ip-packet-filters query (MBIMEx 3.0); it has the same layout as IpPacketFiltersResponseV3.
+type IpPacketFiltersQueryV3 = IpPacketFiltersResponseV3
 
 // IpPacketFiltersResponseV3 is the basic-connect ip-packet-filters response (MBIMEx 3.0).
-// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS).
+// sets or reports the IP packet filters of a session (MBIM_PACKET_FILTERS). The query has the layout of the set and the response, but only its SessionId is meaningful.
 type IpPacketFiltersResponseV3 struct {
 	SessionId     uint32           `json:"SessionId" mbim:"u32"`
 	PacketFilters []PacketFilterV3 `json:"PacketFilters" mbim:"struct-array-ref,len=PacketFiltersCount"`
@@ -6423,78 +5733,8 @@ func (m *IpPacketFiltersResponseV3) SizeMBIM() int {
 	return n
 }
 
-// MulticarrierProvidersSet is the basic-connect multicarrier-providers set.
-// sets or reports the preferred multicarrier providers (MBIM_PROVIDERS).
-type MulticarrierProvidersSet struct {
-	Providers []Provider `json:"Providers" mbim:"struct-array-ref,len=ProvidersCount"`
-}
-
-// UnmarshalMBIM decodes MulticarrierProvidersSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *MulticarrierProvidersSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "basic-connect multicarrier-providers set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *MulticarrierProvidersSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedMulticarrierProvidersSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	nProvidersCount := uint32(binary.LittleEndian.Uint32(b0[0:]))
-	if n := d.CheckCount("Providers", nProvidersCount, d.Pos(), 8); n > 0 {
-		m.Providers = mbim.Resize(m.Providers, n)
-		for i := range m.Providers {
-			if f, ok := d.EnterPair("Providers"); ok {
-				m.Providers[i].decodeMBIM(d)
-				d.Leave(f)
-			} else {
-				m.Providers[i] = Provider{}
-			}
-		}
-	} else {
-		m.Providers = m.Providers[:0]
-	}
-}
-
-var fixedMulticarrierProvidersSetPart0 = [...]mbim.FixedField{{Name: "ProvidersCount", Size: 4}}
-
-// AppendMBIM appends MulticarrierProvidersSet in its wire form to dst.
-func (m *MulticarrierProvidersSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *MulticarrierProvidersSet) fixedLenMBIM() int { return 4 + 8*len(m.Providers) }
-
-func (m *MulticarrierProvidersSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(len(m.Providers)))
-	slotProviders := e.Slot(8 * len(m.Providers))
-	for i := range m.Providers {
-		start := e.Offset()
-		c := e.Child(m.Providers[i].fixedLenMBIM())
-		m.Providers[i].encodeMBIM(&c)
-		e.Adopt(&c)
-		e.EndRef(slotProviders+8*i, start)
-	}
-}
-
-// SizeMBIM returns the size of MulticarrierProvidersSet in its wire form.
-func (m *MulticarrierProvidersSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for i := range m.Providers {
-		if sz := m.Providers[i].SizeMBIM(); sz > 0 {
-			n = mbim.Pad4(mbim.Pad4(n) + sz)
-		}
-	}
-	return n
-}
+// MulticarrierProvidersSet is the basic-connect multicarrier-providers set; it has the same layout as MulticarrierProvidersResponse.
+type MulticarrierProvidersSet = MulticarrierProvidersResponse
 
 // MulticarrierProvidersResponse is the basic-connect multicarrier-providers response.
 // sets or reports the preferred multicarrier providers (MBIM_PROVIDERS).

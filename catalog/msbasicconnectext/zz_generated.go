@@ -4288,9 +4288,12 @@ func (m *ModemConfigurationNotifyV3) SizeMBIM() int {
 	return n
 }
 
-// RegistrationParametersSetV3 is the ms-basic-connect-extensions registration-parameters set (MBIMEx 3.0).
+// RegistrationParametersSetV3 is the ms-basic-connect-extensions registration-parameters set (MBIMEx 3.0); it has the same layout as RegistrationParametersResponseV3.
+type RegistrationParametersSetV3 = RegistrationParametersResponseV3
+
+// RegistrationParametersResponseV3 is the ms-basic-connect-extensions registration-parameters response (MBIMEx 3.0).
 // reads and sets the 5G registration parameters (MBIM_CID_MS_REGISTRATION_PARAMS).
-type RegistrationParametersSetV3 struct {
+type RegistrationParametersResponseV3 struct {
 	MicoMode                 MicoMode                 `json:"MicoMode" mbim:"u32"`
 	DrxCycle                 DrxCycle                 `json:"DrxCycle" mbim:"u32"`
 	LadnInfo                 LadnInfo                 `json:"LadnInfo" mbim:"u32"`
@@ -4299,19 +4302,19 @@ type RegistrationParametersSetV3 struct {
 	UnnamedIes               []mbim.TLV               `json:"UnnamedIes" mbim:"tlv-list"`    // further information elements
 }
 
-// UnmarshalMBIM decodes RegistrationParametersSetV3 from an information buffer. It overwrites
+// UnmarshalMBIM decodes RegistrationParametersResponseV3 from an information buffer. It overwrites
 // every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *RegistrationParametersSetV3) UnmarshalMBIM(b []byte) error {
+func (m *RegistrationParametersResponseV3) UnmarshalMBIM(b []byte) error {
 	var d mbim.Decoder
-	d.Init(b, "ms-basic-connect-extensions registration-parameters set (MBIMEx 3.0)")
+	d.Init(b, "ms-basic-connect-extensions registration-parameters response (MBIMEx 3.0)")
 	m.decodeMBIM(&d)
 	return d.Finish()
 }
 
-func (m *RegistrationParametersSetV3) decodeMBIM(d *mbim.Decoder) {
+func (m *RegistrationParametersResponseV3) decodeMBIM(d *mbim.Decoder) {
 	b0 := d.Rest()
 	if len(b0) < 20 {
-		d.FailFixed(fixedRegistrationParametersSetV3Part0[:])
+		d.FailFixed(fixedRegistrationParametersResponseV3Part0[:])
 		return
 	}
 	d.Advance(20)
@@ -4324,18 +4327,18 @@ func (m *RegistrationParametersSetV3) decodeMBIM(d *mbim.Decoder) {
 	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
 }
 
-var fixedRegistrationParametersSetV3Part0 = [...]mbim.FixedField{{Name: "MicoMode", Size: 4}, {Name: "DrxCycle", Size: 4}, {Name: "LadnInfo", Size: 4}, {Name: "DefaultPduActivationHint", Size: 4}, {Name: "ReRegisterIfNedeed", Size: 4}}
+var fixedRegistrationParametersResponseV3Part0 = [...]mbim.FixedField{{Name: "MicoMode", Size: 4}, {Name: "DrxCycle", Size: 4}, {Name: "LadnInfo", Size: 4}, {Name: "DefaultPduActivationHint", Size: 4}, {Name: "ReRegisterIfNedeed", Size: 4}}
 
-// AppendMBIM appends RegistrationParametersSetV3 in its wire form to dst.
-func (m *RegistrationParametersSetV3) AppendMBIM(dst []byte) ([]byte, error) {
+// AppendMBIM appends RegistrationParametersResponseV3 in its wire form to dst.
+func (m *RegistrationParametersResponseV3) AppendMBIM(dst []byte) ([]byte, error) {
 	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
 	m.encodeMBIM(&e)
 	return e.Bytes(), e.Err()
 }
 
-func (m *RegistrationParametersSetV3) fixedLenMBIM() int { return 20 }
+func (m *RegistrationParametersResponseV3) fixedLenMBIM() int { return 20 }
 
-func (m *RegistrationParametersSetV3) encodeMBIM(e *mbim.Encoder) {
+func (m *RegistrationParametersResponseV3) encodeMBIM(e *mbim.Encoder) {
 	e.U32(uint32(m.MicoMode))
 	e.U32(uint32(m.DrxCycle))
 	e.U32(uint32(m.LadnInfo))
@@ -4346,17 +4349,14 @@ func (m *RegistrationParametersSetV3) encodeMBIM(e *mbim.Encoder) {
 	}
 }
 
-// SizeMBIM returns the size of RegistrationParametersSetV3 in its wire form.
-func (m *RegistrationParametersSetV3) SizeMBIM() int {
+// SizeMBIM returns the size of RegistrationParametersResponseV3 in its wire form.
+func (m *RegistrationParametersResponseV3) SizeMBIM() int {
 	n := m.fixedLenMBIM()
 	for _, t := range m.UnnamedIes {
 		n += t.Size()
 	}
 	return n
 }
-
-// RegistrationParametersResponseV3 is the ms-basic-connect-extensions registration-parameters response (MBIMEx 3.0); it has the same layout as RegistrationParametersSetV3.
-type RegistrationParametersResponseV3 = RegistrationParametersSetV3
 
 // NetworkParametersResponseV3 is the ms-basic-connect-extensions network-parameters response (MBIMEx 3.0).
 // reports the 5G parameters granted by the network (MBIM_CID_MS_NETWORK_PARAMS; layout from Wireshark, libmbim 1.28 lacks it).
@@ -4473,48 +4473,8 @@ func (m *WakeReasonResponseV3) SizeMBIM() int {
 	return n
 }
 
-// UePolicyQueryV4 is the ms-basic-connect-extensions ue-policy query (MBIMEx 4.0).
-// reads the UE policies (URSP rules) sent by the network (MBIM_CID_MS_UE_POLICY; layout from Wireshark, libmbim 1.28 lacks it).
-type UePolicyQueryV4 struct {
-	UnnamedIes []mbim.TLV `json:"UnnamedIes" mbim:"tlv-list"` // further information elements
-}
-
-// UnmarshalMBIM decodes UePolicyQueryV4 from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *UePolicyQueryV4) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "ms-basic-connect-extensions ue-policy query (MBIMEx 4.0)")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *UePolicyQueryV4) decodeMBIM(d *mbim.Decoder) {
-	m.UnnamedIes = d.TLVListTo(m.UnnamedIes, "UnnamedIes", -1)
-}
-
-// AppendMBIM appends UePolicyQueryV4 in its wire form to dst.
-func (m *UePolicyQueryV4) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *UePolicyQueryV4) fixedLenMBIM() int { return 0 }
-
-func (m *UePolicyQueryV4) encodeMBIM(e *mbim.Encoder) {
-	for _, t := range m.UnnamedIes {
-		e.TLV(t)
-	}
-}
-
-// SizeMBIM returns the size of UePolicyQueryV4 in its wire form.
-func (m *UePolicyQueryV4) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	for _, t := range m.UnnamedIes {
-		n += t.Size()
-	}
-	return n
-}
+// UePolicyQueryV4 is the ms-basic-connect-extensions ue-policy query (MBIMEx 4.0); it has the same layout as UePolicyResponseV4.
+type UePolicyQueryV4 = UePolicyResponseV4
 
 // UePolicyResponseV4 is the ms-basic-connect-extensions ue-policy response (MBIMEx 4.0).
 // reads the UE policies (URSP rules) sent by the network (MBIM_CID_MS_UE_POLICY; layout from Wireshark, libmbim 1.28 lacks it).

@@ -59,52 +59,8 @@ func ParseQuectelRadioSwitchState(s string) (QuectelRadioSwitchState, error) {
 	return QuectelRadioSwitchState(x), err
 }
 
-// RadioStateSet is the quectel radio-state set.
-// Reads the radio state or turns the radio on.
-type RadioStateSet struct {
-	RadioState QuectelRadioSwitchState `json:"RadioState" mbim:"u32"`
-}
-
-// UnmarshalMBIM decodes RadioStateSet from an information buffer. It overwrites
-// every field of m, reusing the storage of its slices (see mbim.Info).
-func (m *RadioStateSet) UnmarshalMBIM(b []byte) error {
-	var d mbim.Decoder
-	d.Init(b, "quectel radio-state set")
-	m.decodeMBIM(&d)
-	return d.Finish()
-}
-
-func (m *RadioStateSet) decodeMBIM(d *mbim.Decoder) {
-	b0 := d.Rest()
-	if len(b0) < 4 {
-		d.FailFixed(fixedRadioStateSetPart0[:])
-		return
-	}
-	d.Advance(4)
-	_ = b0[3]
-	m.RadioState = QuectelRadioSwitchState(binary.LittleEndian.Uint32(b0[0:]))
-}
-
-var fixedRadioStateSetPart0 = [...]mbim.FixedField{{Name: "RadioState", Size: 4}}
-
-// AppendMBIM appends RadioStateSet in its wire form to dst.
-func (m *RadioStateSet) AppendMBIM(dst []byte) ([]byte, error) {
-	e := mbim.NewEncoder(dst, m.fixedLenMBIM())
-	m.encodeMBIM(&e)
-	return e.Bytes(), e.Err()
-}
-
-func (m *RadioStateSet) fixedLenMBIM() int { return 4 }
-
-func (m *RadioStateSet) encodeMBIM(e *mbim.Encoder) {
-	e.U32(uint32(m.RadioState))
-}
-
-// SizeMBIM returns the size of RadioStateSet in its wire form.
-func (m *RadioStateSet) SizeMBIM() int {
-	n := m.fixedLenMBIM()
-	return n
-}
+// RadioStateSet is the quectel radio-state set; it has the same layout as RadioStateResponse.
+type RadioStateSet = RadioStateResponse
 
 // RadioStateResponse is the quectel radio-state response.
 // Reads the radio state or turns the radio on.
