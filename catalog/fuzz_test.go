@@ -117,6 +117,36 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	}
 }
 
+// The committed seeds name the layout FuzzInfo picks with their index:
+// every layout must have its seed, under its current index, or the seeds
+// exercise the wrong layouts.
+func TestFuzzCorpusCoversEveryLayout(t *testing.T) {
+	have := map[string]bool{}
+	entries, err := os.ReadDir(filepath.Join("testdata", "fuzz", "FuzzInfo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	missing := 0
+	for i, l := range allLayouts() {
+		name := fmt.Sprintf("%03d-%s", i, sanitize(l.name()))
+		if !have[name] {
+			if missing++; missing <= 5 {
+				t.Errorf("no FuzzInfo seed %s", name)
+			}
+		}
+		delete(have, name)
+	}
+	for name := range have {
+		t.Errorf("FuzzInfo seed %s matches no layout", name)
+	}
+	if t.Failed() {
+		t.Logf("%d layouts lack their seed; regenerate: GOMBIM_WRITE_FUZZ_CORPUS=1 go test -run TestWriteFuzzCorpus ./catalog/", missing)
+	}
+}
+
 func sanitize(s string) string {
 	return string(bytes.Map(func(r rune) rune {
 		if r == '/' || r == '.' {
