@@ -3,9 +3,9 @@
 # modem (on a pty) behind both, in one run: transactions per second with 1
 # and 8 clients doing one transaction at a time, and with 16 in flight each
 # (capacity); latency added to a transaction over a direct connection
-# (median), next to the round trip of a bare Go echo server over a Unix
-# socket; the proxies' CPU time per transaction; their resident memory with
-# 8 clients. See TestProxyCompare in proxy/compare_test.go.
+# (median), next to that of a forwarder that understands nothing
+# (bench/forwarder.c); the proxies' CPU time per transaction; their resident
+# memory with 8 clients. See TestProxyCompare in proxy/compare_test.go.
 #
 # Usage (from anywhere, as root: each proxy runs in a network namespace of
 # its own, so that both can use libmbim's socket name):
@@ -21,9 +21,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-for tool in go /usr/libexec/mbim-proxy; do
+for tool in go gcc /usr/libexec/mbim-proxy; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "proxy-compare.sh: missing $tool (apt-get install libmbim-proxy)" >&2
+    echo "proxy-compare.sh: missing $tool (apt-get install libmbim-proxy gcc)" >&2
     exit 1
   fi
 done
