@@ -16,8 +16,9 @@ type outBatch struct {
 }
 
 type batchEnt struct {
-	c   *client
-	buf []byte
+	c    *client
+	buf  []byte
+	msgs int32 // messages in buf
 }
 
 // Limits of a batch: beyond them it is flushed before more is added.
@@ -45,6 +46,7 @@ func (o *outBatch) send(c *client, b []byte) {
 	for i := range o.ents {
 		if e := &o.ents[i]; e.c == c {
 			e.buf = append(e.buf, b...)
+			e.msgs++
 			o.size += len(b)
 			return
 		}
@@ -55,12 +57,12 @@ func (o *outBatch) send(c *client, b []byte) {
 	// Reuse a free entry's buffer.
 	for i := range o.ents {
 		if e := &o.ents[i]; e.c == nil {
-			e.c, e.buf = c, append(e.buf[:0], b...)
+			e.c, e.buf, e.msgs = c, append(e.buf[:0], b...), 1
 			o.size += len(b)
 			return
 		}
 	}
-	o.ents = append(o.ents, batchEnt{c: c, buf: append([]byte(nil), b...)})
+	o.ents = append(o.ents, batchEnt{c: c, buf: append([]byte(nil), b...), msgs: 1})
 	o.size += len(b)
 }
 
@@ -97,11 +99,11 @@ func (o *outBatch) flush() {
 }
 
 func (o *outBatch) flushEnt(e *batchEnt) {
-	c, b := e.c, e.buf
+	c, b, msgs := e.c, e.buf, e.msgs
 	o.size -= len(b)
-	e.c, e.buf = nil, b[:0]
+	e.c, e.buf, e.msgs = nil, b[:0], 0
 	if cap(e.buf) > batchBytes {
 		e.buf = nil
 	}
-	c.send(b) // copies b if it has to wait
+	c.sendMsgs(b, msgs) // copies b if it has to wait
 }

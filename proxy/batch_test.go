@@ -1,11 +1,16 @@
 package proxy
 
 import (
+	"bytes"
 	"fmt"
+	"net"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/gombim/gombim/mbim"
+	"github.com/gombim/gombim/transport"
+	"golang.org/x/sys/unix"
 )
 
 // A burst of answers and an indication that reaches the proxy in one read
@@ -107,4 +112,50 @@ func clientWrites(t *testing.T, s *Server) []uint64 {
 		t.Fatalf("%d clients, want 2", len(w))
 	}
 	return w
+}
+
+// A batch of messages counts as its messages against ClientQueue: a client
+// that stops reading is dropped once that many messages wait, however few
+// writes they would take.
+func TestQueueLimitCountsMessages(t *testing.T) {
+	s, _ := startProxy(t, Config{Logger: discardLogger(), ClientQueue: 16})
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := os.NewFile(uintptr(fds[1]), "peer") // never read
+	t.Cleanup(func() { peer.Close() })
+	fc, err := net.FileConn(os.NewFile(uintptr(fds[0]), "client"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := newClientConn(fc.(*net.UnixConn), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(s, 1, cc, transport.Cred{}, "test")
+	t.Cleanup(func() { c.close("test over", false) })
+
+	// Fill the socket until something waits in the queue.
+	big := buildIndication(0, uuidVendor, 1, make([]byte, 4000))
+	for i := 0; c.queued.Load() == 0; i++ {
+		if i > 10000 {
+			t.Fatal("the socket never filled up")
+		}
+		c.send(big)
+	}
+	// Ten messages in one batch fit; twenty more do not.
+	small := buildIndication(0, uuidVendor, 2, u32s(1))
+	burst := func(n int) []byte { return bytes.Repeat(small, n) }
+	c.sendMsgs(burst(10), 10)
+	if c.closed.Load() {
+		t.Fatalf("dropped with %d messages waiting, limit 16", c.queued.Load())
+	}
+	c.sendMsgs(burst(20), 20)
+	if !c.closed.Load() {
+		t.Fatalf("not dropped with %d messages waiting, limit 16", c.queued.Load())
+	}
+	if s.Metrics().Dropped != 1 {
+		t.Fatalf("dropped count %d", s.Metrics().Dropped)
+	}
 }

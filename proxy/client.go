@@ -34,7 +34,7 @@ type client struct {
 
 	wmu       sync.Mutex    // held while writing to the socket
 	queued    atomic.Int32  // messages in out not written yet
-	out       chan []byte   // each element: one or more whole messages, or the rest of one
+	out       chan outItem  // written in order by writeLoop
 	done      chan struct{} // closed by close
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -57,7 +57,7 @@ func newClient(s *Server, id uint64, conn *clientConn, cred transport.Cred, comm
 		conn:  conn,
 		cred:  cred,
 		comm:  comm,
-		out:   make(chan []byte, s.cfg.ClientQueue),
+		out:   make(chan outItem, s.cfg.ClientQueue),
 		done:  make(chan struct{}),
 		slots: make(chan struct{}, s.cfg.MaxInFlight),
 		reasm: mbim.NewReassembler(0, 5*time.Second),
@@ -92,9 +92,19 @@ func (c *client) close(reason string, dropped bool) {
 	})
 }
 
-// send passes one or more whole messages to the client without ever
-// blocking. b is not kept: it is copied if it has to be queued.
-func (c *client) send(b []byte) {
+// outItem is what waits for a client's writer: one or more whole messages,
+// or the rest of them after a partial write.
+type outItem struct {
+	b    []byte
+	msgs int32 // how many messages it holds (in whole or in part)
+}
+
+// send passes one whole message to the client without ever blocking. b is
+// not kept: it is copied if it has to be queued.
+func (c *client) send(b []byte) { c.sendMsgs(b, 1) }
+
+// sendMsgs is send for msgs whole messages, one after the other in b.
+func (c *client) sendMsgs(b []byte, msgs int32) {
 	if c.closed.Load() {
 		return
 	}
@@ -119,26 +129,32 @@ func (c *client) send(b []byte) {
 			}
 			if n < len(b) {
 				// The socket is full: the writer sends the rest first.
-				c.enqueue(b[n:], owned)
+				c.enqueue(b[n:], owned, msgs)
 			}
 			c.wmu.Unlock()
 			return
 		}
 		c.wmu.Unlock()
 	}
-	c.enqueue(b, owned)
+	c.enqueue(b, owned, msgs)
 }
 
-func (c *client) enqueue(b []byte, owned bool) {
+// enqueue queues b for the writer; a client with more than ClientQueue
+// messages waiting is dropped.
+func (c *client) enqueue(b []byte, owned bool, msgs int32) {
+	if q := c.queued.Add(msgs); int(q) > cap(c.out) {
+		c.queued.Add(-msgs)
+		c.close("too slow: "+itoa(int(q-msgs))+" messages waiting to be written", true)
+		return
+	}
 	if !owned {
 		b = clone(b)
 	}
-	c.queued.Add(1)
 	select {
-	case c.out <- b:
-	default:
-		c.queued.Add(-1)
-		c.close("too slow: "+itoa(len(c.out))+" messages waiting to be written", true)
+	case c.out <- outItem{b, msgs}:
+	default: // cannot happen: an item holds at least one message
+		c.queued.Add(-msgs)
+		c.close("too slow: "+itoa(len(c.out))+" writes waiting", true)
 	}
 }
 
@@ -178,20 +194,20 @@ func (c *client) writeLoop() {
 	defer c.s.wg.Done()
 	var batch []byte
 	for {
-		var b []byte
+		var it outItem
 		select {
-		case b = <-c.out:
+		case it = <-c.out:
 		case <-c.done:
 			return
 		}
-		n := int32(1)
+		b, n := it.b, it.msgs
 		if len(c.out) > 0 {
 			batch = append(batch[:0], b...)
 			for len(batch) < 64<<10 {
 				select {
 				case more := <-c.out:
-					batch = append(batch, more...)
-					n++
+					batch = append(batch, more.b...)
+					n += more.msgs
 					continue
 				default:
 				}

@@ -121,7 +121,7 @@ func (s *Server) Metrics() Metrics {
 	}
 	s.mu.Unlock()
 	for _, c := range clients {
-		cm := ClientMetrics{ID: c.id, PID: c.cred.PID, UID: c.cred.UID, Comm: c.comm, Queued: len(c.out), Counters: c.ctr.snapshot()}
+		cm := ClientMetrics{ID: c.id, PID: c.cred.PID, UID: c.cred.UID, Comm: c.comm, Queued: int(c.queued.Load()), Counters: c.ctr.snapshot()}
 		if d := c.dev.Load(); d != nil {
 			cm.Device = d.path
 		}
