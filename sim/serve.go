@@ -43,6 +43,7 @@ type host struct {
 
 	qmu    sync.Mutex
 	queue  []outItem
+	wbuf   []byte // the writer's, for joining messages
 	kick   chan struct{}
 	done   chan struct{}
 	wdone  chan struct{}
@@ -59,6 +60,13 @@ type outItem struct {
 	raw    bool
 	client uint64
 	hangUp bool
+}
+
+func joinFrames(dst []byte, frames [][]byte) []byte {
+	for _, f := range frames {
+		dst = append(dst, f...)
+	}
+	return dst
 }
 
 func newHost(m *Modem, conn transport.Conn) *host {
@@ -114,7 +122,29 @@ func (h *host) writer() {
 			}
 			it := h.queue[0]
 			h.queue = h.queue[1:]
+			// On a pty, what waits for the same client goes in one write.
+			batch := h.wbuf[:0]
+			if h.pty != nil && !it.raw && !it.hangUp {
+				for len(h.queue) > 0 && !h.queue[0].raw && !h.queue[0].hangUp && h.queue[0].client == it.client {
+					if len(batch) == 0 {
+						batch = joinFrames(batch, it.frames)
+					}
+					batch = joinFrames(batch, h.queue[0].frames)
+					h.queue = h.queue[1:]
+				}
+			}
 			h.qmu.Unlock()
+			if len(batch) > 0 {
+				if err := h.pty.WriteMessagesTo(it.client, batch); err != nil && !errors.Is(err, transport.ErrNoClient) {
+					h.m.mu.Lock()
+					h.m.log("write: %v", err)
+					h.m.mu.Unlock()
+				}
+				if cap(batch) <= 64<<10 {
+					h.wbuf = batch
+				}
+				continue
+			}
 			for _, f := range it.frames {
 				var err error
 				switch {

@@ -352,6 +352,22 @@ func (p *PTY) WriteMessageTo(client uint64, b []byte) error {
 	return p.write(client, b)
 }
 
+// WriteMessagesTo is WriteMessageTo for several whole messages, back to
+// back in b, written in one go: the client may read them in one read.
+func (p *PTY) WriteMessagesTo(client uint64, b []byte) error {
+	for off := 0; off < len(b); {
+		n := int(MessageLength(b[off:]))
+		if n < HeaderSize || n > len(b)-off {
+			return fmt.Errorf("%w: %d bytes at offset %d do not hold a whole message", ErrInvalidMessage, len(b)-off, off)
+		}
+		if err := checkMessage(b[off:off+n], p.maxMsg); err != nil {
+			return err
+		}
+		off += n
+	}
+	return p.write(client, b)
+}
+
 // WriteRaw writes b to the current client without checking it (fault
 // injection).
 func (p *PTY) WriteRaw(b []byte) error { return p.write(0, b) }

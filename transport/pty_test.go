@@ -487,3 +487,40 @@ func TestPTYOpenContextRetriesUntilDeadline(t *testing.T) {
 		t.Fatalf("refused open: %v", err)
 	}
 }
+
+// WriteMessagesTo writes several whole messages at once, refuses a buffer
+// that does not end on a message boundary, and like WriteMessageTo drops
+// what is meant for a client that has left.
+func TestPTYWriteMessagesTo(t *testing.T) {
+	p, err := NewPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	link := filepath.Join(t.TempDir(), "sim")
+	if err := p.Link(link); err != nil {
+		t.Fatal(err)
+	}
+	cl := openClient(t, link)
+	if _, err := cl.Write(mkMsg(tOpen, 1, 16)); err != nil {
+		t.Fatal(err)
+	}
+	_, client, err := p.ReadMessageFrom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := append(mkMsg(tOpenDone, 1, 16), mkMsg(tIndicate, 2, 100)...)
+	for _, bad := range [][]byte{two[:len(two)-1], append(two, 0, 0, 0), make([]byte, 8)} {
+		if err := p.WriteMessagesTo(client, bad); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("%d bytes: %v, want ErrInvalidMessage", len(bad), err)
+		}
+	}
+	if err := p.WriteMessagesTo(client, two); err != nil {
+		t.Fatal(err)
+	}
+	checkMsg(t, readMsgRaw(t, cl, 16), tOpenDone, 1, 16)
+	checkMsg(t, readMsgRaw(t, cl, 100), tIndicate, 2, 100)
+	if err := p.WriteMessagesTo(client+1, two); !errors.Is(err, ErrNoClient) {
+		t.Fatalf("to another client: %v, want ErrNoClient", err)
+	}
+}
