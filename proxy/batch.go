@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/gombim/gombim/transport"
+
 // outBatch is what the device reader holds for its clients while it works
 // through a burst of messages that one read brought in: answers and
 // indications for the same client are joined and written to it in one
@@ -106,4 +108,62 @@ func (o *outBatch) flushEnt(e *batchEnt) {
 		e.buf = nil
 	}
 	c.sendMsgs(b, msgs) // copies b if it has to wait
+}
+
+// devCork is what a client's reader holds for the device while it works
+// through a burst of requests that one read brought in: on a stream port
+// they go to the device in one write once the burst is handled (or when
+// the reader must wait for an in-flight slot). It belongs to the client's
+// reader goroutine.
+type devCork struct {
+	d    *device
+	rw   transport.RawWriter
+	buf  []byte
+	reqs []corkedReq
+}
+
+type corkedReq struct {
+	tid uint32
+	p   *pending
+}
+
+// hold keeps request b, registered on conn under tid, for the next flush,
+// and reports whether it did. A request it cannot hold (not a stream
+// port, or too long for one write) is left to the caller, after what is
+// held, so that the device gets the client's requests in order.
+func (ck *devCork) hold(d *device, conn transport.Conn, tid uint32, p *pending, b []byte) bool {
+	if ck == nil {
+		return false
+	}
+	rw, ok := conn.(transport.RawWriter)
+	if !ok || !isStreamPort(conn) || len(b) > conn.MaxControlTransfer() {
+		ck.flush()
+		return false
+	}
+	if ck.rw != rw || len(ck.buf)+len(b) > batchBytes {
+		ck.flush()
+	}
+	ck.d, ck.rw = d, rw
+	ck.buf = append(ck.buf, b...)
+	ck.reqs = append(ck.reqs, corkedReq{tid, p})
+	return true
+}
+
+// flush writes what is held to the device.
+func (ck *devCork) flush() {
+	if len(ck.reqs) == 0 {
+		return
+	}
+	if err := ck.d.writeStream(ck.rw, ck.buf); err != nil {
+		for _, r := range ck.reqs {
+			ck.d.writeFailed(r.tid, r.p, err)
+		}
+	}
+	clear(ck.reqs)
+	ck.reqs = ck.reqs[:0]
+	ck.buf = ck.buf[:0]
+	if cap(ck.buf) > batchBytes {
+		ck.buf = nil
+	}
+	ck.d, ck.rw = nil, nil
 }

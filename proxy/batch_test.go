@@ -159,3 +159,68 @@ func TestQueueLimitCountsMessages(t *testing.T) {
 		t.Fatalf("dropped count %d", s.Metrics().Dropped)
 	}
 }
+
+// Requests that reach the proxy in one read go to a stream port in one
+// write, in the client's order.
+func TestRequestBurstOneDeviceWrite(t *testing.T) {
+	dev := newFakeDev(t)
+	s, _ := startProxy(t, Config{Logger: discardLogger()})
+	a := dial(t, s.cfg.Socket)
+	a.setup(dev.link)
+	a.request(uuidVendor, 1, mbim.CommandQuery, nil) // settled: nothing else in flight
+
+	writes := func() uint64 { return s.Metrics().Devices[0].Writes }
+	// The writer counts a write after it returns, maybe after the answer
+	// came: wait until every request so far is counted (one write each).
+	waitUntil(t, "the writes counted", func() bool { d := s.Metrics().Devices[0]; return d.Writes == d.Requests })
+	before := writes()
+	var burst []byte
+	var tids []uint32
+	for i := range 10 {
+		tid := a.nextTID()
+		tids = append(tids, tid)
+		burst = append(burst, buildCommand(tid, uuidVendor, 7, mbim.CommandQuery, u32s(uint32(i)))...)
+	}
+	if err := a.conn.(interface{ WriteRaw([]byte) error }).WriteRaw(burst); err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range tids {
+		a.waitFor(fmt.Sprintf("answer %d", tid), 10*time.Second, isTID(tid))
+	}
+	if n := writes() - before; n != 1 {
+		t.Errorf("10 requests in one read took %d writes to the device, want 1", n)
+	}
+	var got []uint32
+	dev.set(func(d *fakeDev) {
+		for _, m := range d.commands {
+			if m.CID == 7 {
+				got = append(got, le32(m.InformationBuffer, 0))
+			}
+		}
+	})
+	if fmt.Sprint(got) != "[0 1 2 3 4 5 6 7 8 9]" {
+		t.Errorf("the device got the requests in the order %v", got)
+	}
+}
+
+// A burst larger than the client's in-flight limit does not stall: what is
+// held goes to the device before the reader waits for a slot.
+func TestRequestBurstBeyondInFlightLimit(t *testing.T) {
+	dev := newFakeDev(t)
+	s, _ := startProxy(t, Config{Logger: discardLogger(), MaxInFlight: 4})
+	a := dial(t, s.cfg.Socket)
+	a.setup(dev.link)
+	var burst []byte
+	var tids []uint32
+	for i := range 20 {
+		tid := a.nextTID()
+		tids = append(tids, tid)
+		burst = append(burst, buildCommand(tid, uuidVendor, 7, mbim.CommandQuery, u32s(uint32(i)))...)
+	}
+	if err := a.conn.(interface{ WriteRaw([]byte) error }).WriteRaw(burst); err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range tids {
+		a.waitFor(fmt.Sprintf("answer %d", tid), 10*time.Second, isTID(tid))
+	}
+}

@@ -47,6 +47,7 @@ type client struct {
 	mct         atomic.Int32 // max control transfer towards the client
 
 	reasm *mbim.Reassembler // only used by the reader goroutine
+	cork  devCork           // only used by the reader goroutine
 	ctr   counters
 }
 
@@ -174,6 +175,7 @@ func (c *client) acquire() bool {
 		return true
 	default:
 	}
+	c.cork.flush() // what it holds must reach the device to free a slot
 	select {
 	case c.slots <- struct{}{}:
 		return true
@@ -233,7 +235,11 @@ func (c *client) writeLoop() {
 func (c *client) readLoop() {
 	defer c.s.wg.Done()
 	bad := 0
+	bf, _ := c.conn.r.(transport.Bufferer)
 	for {
+		if bf == nil || !bf.Buffered() {
+			c.cork.flush() // the next read may wait
+		}
 		b, err := c.conn.r.ReadMessage()
 		if err != nil {
 			var fe *transport.FramingError
@@ -281,6 +287,9 @@ func (c *client) readLoop() {
 // usable.
 func (c *client) handle(b []byte) bool {
 	m, err := mbim.ParseMessage(b)
+	if err == nil && !isForwarded(&m) {
+		c.cork.flush() // the requests before it go first
+	}
 	if err != nil {
 		c.ctr.errors.Add(1)
 		c.s.log.Debug("malformed message from client", "client", c.id, "err", err)
@@ -443,4 +452,12 @@ func itoa(n int) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
+}
+
+// isForwarded reports whether a message from a client goes to the device
+// as it is (with the proxy's transaction id): a command of a service the
+// proxy does not handle itself.
+func isForwarded(m *mbim.Message) bool {
+	return m.Type == mbim.TypeCommand && m.Service != uuidProxyControl &&
+		!(m.Service == uuidBasicConnect && m.CID == cidSubscribeList)
 }

@@ -656,7 +656,7 @@ func (d *device) openOnce(timeout time.Duration) error {
 		if p.kind == kindSubscribe {
 			d.subscribeQueued(p)
 		} else {
-			d.send(p, p.queued)
+			d.send(p, p.queued, nil)
 		}
 	}
 	for _, w := range waiters {

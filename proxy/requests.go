@@ -125,12 +125,13 @@ func (d *device) forward(c *client, b []byte, kind reqKind) {
 	if kind == kindVersion {
 		p.echo = clone(b[offBufCmd:])
 	}
-	d.send(p, b)
+	d.send(p, b, &c.cork)
 }
 
 // send writes a client request to the device, queues it while the device
-// is being opened, or fails it.
-func (d *device) send(p *pending, b []byte) {
+// is being opened, or fails it. ck, if not nil, may hold the request
+// until the client's reader flushes it.
+func (d *device) send(p *pending, b []byte, ck *devCork) {
 	deadline := d.deadline()
 	d.mu.Lock()
 	switch d.state {
@@ -157,6 +158,9 @@ func (d *device) send(p *pending, b []byte) {
 	d.mu.Unlock()
 	setTID(b, tid)
 	d.ctr.requests.Add(1)
+	if ck.hold(d, conn, tid, p, b) {
+		return
+	}
 	if err := d.write(conn, b); err != nil {
 		d.writeFailed(tid, p, err)
 	}
