@@ -56,7 +56,7 @@ func TestBurstOneWritePerClient(t *testing.T) {
 			burst = append(burst, buildIndication(0, uuidBasicConnect, 11, u32s(7))...)
 		}
 	}
-	before := clientWrites(t, s)
+	before := settled(func() [2]uint64 { return clientWrites(t, s) })
 	var p interface{ WriteRaw([]byte) error }
 	dev.set(func(d *fakeDev) { p = d.pty })
 	if err := p.WriteRaw(burst); err != nil {
@@ -93,7 +93,7 @@ func TestBurstOneWritePerClient(t *testing.T) {
 		}
 	}
 
-	after := clientWrites(t, s)
+	after := settled(func() [2]uint64 { return clientWrites(t, s) })
 	for i, name := range []string{"a", "b"} {
 		if n := after[i] - before[i]; n != 1 {
 			t.Errorf("client %s: the burst took %d writes, want 1", name, n)
@@ -101,17 +101,29 @@ func TestBurstOneWritePerClient(t *testing.T) {
 	}
 }
 
-// clientWrites returns the write counts of the clients, oldest first.
-func clientWrites(t *testing.T, s *Server) []uint64 {
+// clientWrites returns the write counts of the two clients, oldest first.
+func clientWrites(t *testing.T, s *Server) [2]uint64 {
 	t.Helper()
-	var w []uint64
-	for _, c := range s.Metrics().Clients {
-		w = append(w, c.Writes)
+	cs := s.Metrics().Clients
+	if len(cs) != 2 {
+		t.Fatalf("%d clients, want 2", len(cs))
 	}
-	if len(w) != 2 {
-		t.Fatalf("%d clients, want 2", len(w))
+	return [2]uint64{cs[0].Writes, cs[1].Writes}
+}
+
+// settled returns f's value once two readings 20 ms apart agree: a write is
+// counted after it returns, which may be after its reader got what it
+// carried.
+func settled[T comparable](f func() T) T {
+	v := f()
+	for {
+		time.Sleep(20 * time.Millisecond)
+		again := f()
+		if again == v {
+			return v
+		}
+		v = again
 	}
-	return w
 }
 
 // A batch of messages counts as its messages against ClientQueue: a client
@@ -170,24 +182,9 @@ func TestRequestBurstOneDeviceWrite(t *testing.T) {
 	a.request(uuidVendor, 1, mbim.CommandQuery, nil) // settled: nothing else in flight
 
 	writes := func() uint64 { return s.Metrics().Devices[0].Writes }
-	// The writer counts a write after it returns, maybe after the answer
-	// came: wait until every request so far is counted (one write each).
-	waitUntil(t, "the writes counted", func() bool { d := s.Metrics().Devices[0]; return d.Writes == d.Requests })
-	before := writes()
-	var burst []byte
-	var tids []uint32
-	for i := range 10 {
-		tid := a.nextTID()
-		tids = append(tids, tid)
-		burst = append(burst, buildCommand(tid, uuidVendor, 7, mbim.CommandQuery, u32s(uint32(i)))...)
-	}
-	if err := a.conn.(interface{ WriteRaw([]byte) error }).WriteRaw(burst); err != nil {
-		t.Fatal(err)
-	}
-	for _, tid := range tids {
-		a.waitFor(fmt.Sprintf("answer %d", tid), 10*time.Second, isTID(tid))
-	}
-	if n := writes() - before; n != 1 {
+	before := settled(writes)
+	burstOfRequests(t, a, 10)
+	if n := settled(writes) - before; n != 1 {
 		t.Errorf("10 requests in one read took %d writes to the device, want 1", n)
 	}
 	var got []uint32
@@ -210,9 +207,16 @@ func TestRequestBurstBeyondInFlightLimit(t *testing.T) {
 	s, _ := startProxy(t, Config{Logger: discardLogger(), MaxInFlight: 4})
 	a := dial(t, s.cfg.Socket)
 	a.setup(dev.link)
+	burstOfRequests(t, a, 20)
+}
+
+// burstOfRequests writes n vendor commands (CID 7, information buffer: their
+// number) to the proxy in one write and waits for all the answers.
+func burstOfRequests(t *testing.T, a *rawClient, n int) {
+	t.Helper()
 	var burst []byte
 	var tids []uint32
-	for i := range 20 {
+	for i := range n {
 		tid := a.nextTID()
 		tids = append(tids, tid)
 		burst = append(burst, buildCommand(tid, uuidVendor, 7, mbim.CommandQuery, u32s(uint32(i)))...)
