@@ -93,6 +93,10 @@ func TestBurstOneWritePerClient(t *testing.T) {
 		}
 	}
 
+	waitUntil(t, "the writes counted", func() bool {
+		w := clientWrites(t, s)
+		return w[0] > before[0] && w[1] > before[1]
+	})
 	after := settled(func() [2]uint64 { return clientWrites(t, s) })
 	for i, name := range []string{"a", "b"} {
 		if n := after[i] - before[i]; n != 1 {
@@ -184,6 +188,7 @@ func TestRequestBurstOneDeviceWrite(t *testing.T) {
 	writes := func() uint64 { return s.Metrics().Devices[0].Writes }
 	before := settled(writes)
 	burstOfRequests(t, a, 10)
+	waitUntil(t, "the write counted", func() bool { return writes() > before })
 	if n := settled(writes) - before; n != 1 {
 		t.Errorf("10 requests in one read took %d writes to the device, want 1", n)
 	}
